@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Idempotent set-up used by `make install`, `make run` and `make test`.
+# 1. System packages (Debian/Ubuntu): only the missing ones are installed, apt-get update runs at most once.
+# 2. .venv from requirements.lock: rebuilt only when the lock (or pyproject) changed since the last install.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SYSTEM_PACKAGES=(chromium qpdf poppler-utils fonts-dejavu-core fonts-liberation2 fonts-noto-core python3-venv)
+PYTHON=${PYTHON:-python3}
+
+missing=()
+if command -v dpkg-query >/dev/null 2>&1; then
+  for pkg in "${SYSTEM_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+fi
+# python3-venv is only needed when the interpreter cannot make a venv by itself (e.g. pyenv builds can).
+if [[ " ${missing[*]} " == *" python3-venv "* ]] && "$PYTHON" -c "import venv, ensurepip" 2>/dev/null; then
+  missing=("${missing[@]/python3-venv}")
+fi
+missing=($(printf '%s\n' "${missing[@]}" | grep -v '^$' || true))
+if ((${#missing[@]})); then
+  echo "install: system packages missing: ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+stamp=.venv/.installed
+want=$(cat requirements.lock pyproject.toml | sha256sum | cut -d' ' -f1)
+if [ -x .venv/bin/python ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+  exit 0
+fi
+echo "install: building .venv from requirements.lock"
+[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q -r requirements.lock
+.venv/bin/python -m pip install -q --no-deps -e .
+echo "$want" > "$stamp"

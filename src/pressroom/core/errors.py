@@ -1,0 +1,159 @@
+"""One exception tree for the whole service.
+
+Every error Pressroom raises on purpose is a :class:`PressroomError`. Each subclass carries the HTTP status
+and the stable error code that the API renders (in one place, ``pressroom.api.errors``) as
+``{"error": {"code", "message", "details"}}``. Services raise these; they never build HTTP responses.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class PressroomError(Exception):
+    status: ClassVar[int] = 500
+    code: ClassVar[str] = "INTERNAL_ERROR"
+
+    def __init__(self, message: str | None = None, *, details: Any = None, code: str | None = None) -> None:
+        self.message = message or self.default_message()
+        self.details = details
+        if code is not None:
+            self.code = code  # type: ignore[misc]  # a per-instance code refinement (e.g. QUEUE_FULL)
+        super().__init__(self.message)
+
+    @classmethod
+    def default_message(cls) -> str:
+        return cls.code.replace("_", " ").capitalize()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message, "details": self.details}
+
+
+class ValidationFailed(PressroomError):
+    status = 400
+    code = "VALIDATION_ERROR"
+
+
+class Unauthorized(PressroomError):
+    status = 401
+    code = "UNAUTHORIZED"
+
+
+class Forbidden(PressroomError):
+    status = 403
+    code = "FORBIDDEN"
+
+
+class NotFound(PressroomError):
+    status = 404
+    code = "NOT_FOUND"
+
+
+class TemplateNotFound(NotFound):
+    code = "TEMPLATE_NOT_FOUND"
+
+
+class FolderNotFound(NotFound):
+    code = "FOLDER_NOT_FOUND"
+
+
+class DocumentNotFound(NotFound):
+    code = "DOCUMENT_NOT_FOUND"
+
+
+class JobNotFound(NotFound):
+    code = "JOB_NOT_FOUND"
+
+
+class ApiKeyNotFound(NotFound):
+    code = "API_KEY_NOT_FOUND"
+
+
+class Conflict(PressroomError):
+    status = 409
+    code = "CONFLICT"
+
+
+class Gone(PressroomError):
+    status = 410
+    code = "GONE"
+
+
+class PayloadTooLarge(PressroomError):
+    status = 413
+    code = "PAYLOAD_TOO_LARGE"
+
+
+class Unprocessable(PressroomError):
+    status = 422
+    code = "UNPROCESSABLE"
+
+
+class TemplateSyntaxFailed(Unprocessable):
+    code = "TEMPLATE_SYNTAX_ERROR"
+
+
+class TemplateRenderFailed(Unprocessable):
+    code = "TEMPLATE_RENDER_ERROR"
+
+
+class RenderFailed(Unprocessable):
+    code = "RENDER_FAILED"
+
+
+class RenderTimeout(Unprocessable):
+    code = "RENDER_TIMEOUT"
+
+
+class UrlForbidden(Unprocessable):
+    """A URL refused by the network gate (file:, loopback, private, metadata...)."""
+
+    code = "URL_FORBIDDEN"
+
+
+class TooManyRequests(PressroomError):
+    status = 429
+    code = "TOO_MANY_REQUESTS"
+    retry_after: int = 1
+
+    def __init__(self, message: str | None = None, *, retry_after: int = 1, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class QueueFull(TooManyRequests):
+    code = "QUEUE_FULL"
+
+
+class InternalError(PressroomError):
+    status = 500
+    code = "INTERNAL_ERROR"
+
+
+class EngineUnavailable(PressroomError):
+    status = 503
+    code = "ENGINE_UNAVAILABLE"
+
+
+def _subclasses(root: type[PressroomError]) -> list[type[PressroomError]]:
+    found: list[type[PressroomError]] = []
+    stack = [root]
+    while stack:
+        cls = stack.pop()
+        found.append(cls)
+        stack.extend(cls.__subclasses__())
+    return found
+
+
+def rebuild(code: str, message: str | None, details: Any = None) -> PressroomError:
+    """Recreate the error a job stored (code + message + details), with the status its class carries.
+
+    Used when a sync request reports its job's failure: the job row is the record, the HTTP answer must
+    match what raising the original error would have produced.
+    """
+    for cls in _subclasses(PressroomError):
+        if cls.code == code:
+            error = cls.__new__(cls)
+            PressroomError.__init__(error, message, details=details)
+            return error
+    return PressroomError(message, details=details, code=code)

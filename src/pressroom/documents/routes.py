@@ -1,0 +1,154 @@
+"""HTTP door for documents: generate/transform (sync, binary or async) and the stored documents."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import JSONResponse
+
+from pressroom.api.deps import Principal, current_principal, page_params, services
+from pressroom.bootstrap import Container
+from pressroom.core.pagination import Page, PageParams
+from pressroom.db.models import Document
+from pressroom.documents.schemas import DocumentOut, DownloadOut, GenerateRequest, JobAccepted, TransformRequest
+
+router = APIRouter(tags=["documents"])
+
+PRODUCED = {
+    201: {"model": DocumentOut, "description": "The document (JSON)"},
+    200: {"content": {"application/pdf": {}}, "description": "The PDF bytes, with `Accept: application/pdf`"},
+    202: {"model": JobAccepted, "description": "Accepted as an async job"},
+}
+
+
+def document_out(container: Container, document: Document) -> DocumentOut:
+    link = container.documents.link(document)
+    return DocumentOut(
+        id=document.id,
+        status=document.status,
+        download_url=link.url if link else None,
+        download_url_expires_at=link.expires_at if link else None,
+        expires_at=document.expires_at,
+        filename=document.filename,
+        content_type=document.content_type,
+        pages=document.pages,
+        size_bytes=document.size_bytes,
+        template_id=document.template_id,
+        job_id=document.job_id,
+        metadata=document.doc_metadata,
+        created_at=document.created_at,
+    )
+
+
+def _wants_bytes(request: Request) -> bool:
+    accept = request.headers.get("accept", "")
+    return "application/pdf" in accept or "application/octet-stream" in accept
+
+
+def _produce(
+    request: Request,
+    container: Container,
+    principal: Principal,
+    operation: str,
+    body: GenerateRequest | TransformRequest,
+    template_id: str | None,
+) -> Response:
+    payload: dict[str, Any] = body.model_dump(exclude={"is_async", "webhook_url", "metadata"})
+    common: dict[str, Any] = {"webhook_url": body.webhook_url, "metadata": body.metadata, "template_id": template_id}
+    if body.is_async:
+        job = container.jobs.submit(principal, operation, payload, is_async=True, **common)
+        accepted = JobAccepted(job_id=job.id, status="pending", status_url=f"/v1/jobs/{job.id}")
+        return JSONResponse(accepted.model_dump(), status_code=202, headers={"Location": accepted.status_url})
+    document = container.jobs.run_sync(principal, operation, payload, **common)
+    if _wants_bytes(request):
+        _, data = container.documents.read(principal.account_id, document.id)
+        return Response(
+            data,
+            media_type=document.content_type,
+            headers={
+                "X-Document-Id": document.id,
+                "X-Job-Id": document.job_id,
+                "Content-Disposition": f'inline; filename="{document.filename}"',
+            },
+        )
+    out = document_out(container, document)
+    return JSONResponse(out.model_dump(mode="json"), status_code=201)
+
+
+@router.post("/v1/documents/generate", responses=PRODUCED)  # type: ignore[arg-type]
+def generate(
+    body: GenerateRequest,
+    request: Request,
+    principal: Principal = Depends(current_principal),
+    container: Container = Depends(services),
+) -> Response:
+    return _produce(request, container, principal, "generate", body, body.template_id)
+
+
+@router.post("/v1/documents/transform", responses=PRODUCED)  # type: ignore[arg-type]
+def transform(
+    body: TransformRequest,
+    request: Request,
+    principal: Principal = Depends(current_principal),
+    container: Container = Depends(services),
+) -> Response:
+    return _produce(request, container, principal, "transform", body, None)
+
+
+@router.get("/v1/documents", response_model=Page[DocumentOut])
+def list_documents(
+    status: str | None = Query(default=None),
+    template_id: str | None = Query(default=None),
+    paging: PageParams = Depends(page_params),
+    principal: Principal = Depends(current_principal),
+    container: Container = Depends(services),
+) -> Page[DocumentOut]:
+    rows, total = container.documents.page(principal.account_id, paging.limit, paging.offset, status, template_id)
+    data = [document_out(container, row) for row in rows]
+    return Page(data=data, total=total, limit=paging.limit, offset=paging.offset)
+
+
+@router.get("/v1/documents/{document_id}", response_model=DocumentOut)
+def get_document(
+    document_id: str,
+    principal: Principal = Depends(current_principal),
+    container: Container = Depends(services),
+) -> DocumentOut:
+    return document_out(container, container.documents.get(principal.account_id, document_id))
+
+
+@router.get("/v1/documents/{document_id}/download", response_model=DownloadOut)
+def download_link(
+    document_id: str,
+    principal: Principal = Depends(current_principal),
+    container: Container = Depends(services),
+) -> DownloadOut:
+    link = container.documents.download_link(principal.account_id, document_id)
+    return DownloadOut(download_url=link.url, expires_in=link.expires_in, expires_at=link.expires_at)
+
+
+@router.delete("/v1/documents/{document_id}", status_code=204)
+def delete_document(
+    document_id: str,
+    principal: Principal = Depends(current_principal),
+    container: Container = Depends(services),
+) -> Response:
+    container.documents.delete(principal.account_id, document_id)
+    return Response(status_code=204)
+
+
+@router.get("/v1/files/{document_id}", include_in_schema=True, responses={200: {"content": {"application/pdf": {}}}})
+def signed_file(
+    document_id: str,
+    expires: int = Query(),
+    signature: str = Query(min_length=1, max_length=200),
+    container: Container = Depends(services),
+) -> Response:
+    """The target of a signed download URL: no API key, but a valid unexpired signature."""
+    document, data = container.documents.read_signed(document_id, expires, signature)
+    return Response(
+        data,
+        media_type=document.content_type,
+        headers={"Content-Disposition": f'attachment; filename="{document.filename}"', "Cache-Control": "private"},
+    )

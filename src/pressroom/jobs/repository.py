@@ -1,0 +1,85 @@
+"""All job queries, including the lease-based claim that makes execution exactly-once."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from pressroom.db.models import Job
+
+
+class JobRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, job: Job) -> Job:
+        self.session.add(job)
+        self.session.flush()
+        return job
+
+    def get(self, account_id: str, job_id: str) -> Job | None:
+        return self.session.scalar(select(Job).where(Job.id == job_id, Job.account_id == account_id))
+
+    def get_any(self, job_id: str) -> Job | None:
+        return self.session.get(Job, job_id)
+
+    def page(
+        self, account_id: str, limit: int, offset: int, status: str | None = None
+    ) -> tuple[list[Job], int]:
+        conditions = [Job.account_id == account_id]
+        if status is not None:
+            conditions.append(Job.status == status)
+        total = self.session.scalar(select(func.count()).select_from(Job).where(*conditions)) or 0
+        rows = self.session.scalars(
+            select(Job).where(*conditions).order_by(Job.created_at.desc(), Job.id).limit(limit).offset(offset)
+        )
+        return list(rows), total
+
+    @staticmethod
+    def _claimable(now: datetime):  # type: ignore[no-untyped-def]
+        pending_due = and_(Job.status == "pending", or_(Job.lease_expires_at.is_(None), Job.lease_expires_at <= now))
+        abandoned = and_(Job.status == "processing", Job.lease_expires_at < now)
+        return or_(pending_due, abandoned)
+
+    def next_claimable_ids(self, now: datetime, limit: int) -> list[str]:
+        query = (
+            select(Job.id)
+            .where(Job.is_async.is_(True), self._claimable(now))
+            .order_by(Job.created_at)
+            .limit(limit)
+        )
+        return list(self.session.scalars(query))
+
+    def claim(self, job_id: str, owner: str, now: datetime, lease: timedelta) -> bool:
+        """Atomically take the job if it is due or its previous lease ran out (a crashed worker)."""
+        result = self.session.execute(
+            update(Job)
+            .where(Job.id == job_id, self._claimable(now))
+            .values(
+                status="processing",
+                lease_owner=owner,
+                lease_expires_at=now + lease,
+                attempts=Job.attempts + 1,
+                started_at=func.coalesce(Job.started_at, now),
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount == 1  # type: ignore[attr-defined]
+
+    def extend_leases(self, job_ids: list[str], owner: str, until: datetime) -> None:
+        if job_ids:
+            self.session.execute(
+                update(Job)
+                .where(Job.id.in_(job_ids), Job.lease_owner == owner, Job.status == "processing")
+                .values(lease_expires_at=until)
+                .execution_options(synchronize_session=False)
+            )
+
+    def held(self, job_id: str, owner: str) -> Job | None:
+        """The job, locked for the finishing transaction, only while ``owner`` still holds its lease."""
+        query = select(Job).where(Job.id == job_id, Job.lease_owner == owner, Job.status == "processing")
+        if self.session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update()
+        return self.session.scalar(query)

@@ -1,0 +1,187 @@
+"""Runs one job exactly once: claim with a lease, execute, finish in one transaction.
+
+The same runner serves sync requests (inline), the embedded worker and (later) Celery workers. Finishing
+is guarded twice: the conditional UPDATE only succeeds for the lease holder, and ``documents.job_id`` is
+unique, so a job delivered twice still yields one document and one webhook row.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from pressroom.config import JobSettings
+from pressroom.core.clock import utcnow
+from pressroom.core.errors import PressroomError, QueueFull
+from pressroom.core.ids import new_id
+from pressroom.db.models import Document, Job, WebhookDelivery
+from pressroom.db.session import Database
+from pressroom.jobs.operations import JobContext, OperationRegistry, Output
+from pressroom.jobs.repository import JobRepository
+from pressroom.storage.base import BlobStore
+
+log = logging.getLogger("pressroom.jobs")
+
+# Errors worth another attempt: the engine, not the input, was at fault.
+RETRYABLE_CODES = frozenset({"ENGINE_UNAVAILABLE", "INTERNAL_ERROR"})
+
+
+class JobRunner:
+    def __init__(
+        self,
+        db: Database,
+        store: BlobStore,
+        operations: OperationRegistry,
+        settings: JobSettings,
+        retention_days: int,
+    ) -> None:
+        self.db = db
+        self.store = store
+        self.operations = operations
+        self.settings = settings
+        self.retention = timedelta(days=retention_days)
+        self.owner = f"runner-{uuid.uuid4().hex[:12]}"
+        self._held: set[str] = set()
+        self._held_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._heartbeat: threading.Thread | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------------------
+    def start_heartbeat(self) -> None:
+        if self._heartbeat is None:
+            self._heartbeat = threading.Thread(target=self._beat, name="job-heartbeat", daemon=True)
+            self._heartbeat.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _beat(self) -> None:
+        interval = max(self.settings.lease_s / 3, 0.2)
+        while not self._stop.wait(interval):
+            with self._held_lock:
+                held = list(self._held)
+            if held:
+                try:
+                    with self.db.session() as session:
+                        until = utcnow() + timedelta(seconds=self.settings.lease_s)
+                        JobRepository(session).extend_leases(held, self.owner, until)
+                except Exception:  # a missed beat only shortens the lease; never kill the thread
+                    log.exception("lease heartbeat failed")
+
+    # -- running --------------------------------------------------------------------------------------
+    def run(self, job_id: str) -> bool:
+        """Claim and run ``job_id``. Returns False when another runner has it or it is already done."""
+        with self.db.session() as session:
+            repo = JobRepository(session)
+            if not repo.claim(job_id, self.owner, utcnow(), timedelta(seconds=self.settings.lease_s)):
+                return False
+        with self._held_lock:
+            self._held.add(job_id)
+        try:
+            self._execute(job_id)
+        finally:
+            with self._held_lock:
+                self._held.discard(job_id)
+        return True
+
+    def _execute(self, job_id: str) -> None:
+        with self.db.session() as session:
+            job = JobRepository(session).get_any(job_id)
+            assert job is not None
+            ctx = JobContext(job.id, job.account_id, job.key_mode, job.attempts)
+            operation, request = job.operation, dict(job.input)
+        try:
+            output = self.operations.get(operation)(ctx, request)
+        except QueueFull as exc:
+            self._reschedule(job_id, exc, delay_s=exc.retry_after, count_attempt=False)
+            return
+        except PressroomError as exc:
+            if exc.code in RETRYABLE_CODES and ctx.attempt < self.settings.max_attempts:
+                self._reschedule(job_id, exc, delay_s=2.0**ctx.attempt)
+            else:
+                self._fail(job_id, exc.code, exc.message, exc.details)
+            return
+        except Exception as exc:
+            log.exception("job %s crashed", job_id)
+            if ctx.attempt < self.settings.max_attempts:
+                self._reschedule(job_id, exc, delay_s=2.0**ctx.attempt)
+            else:
+                self._fail(job_id, "INTERNAL_ERROR", "The job failed unexpectedly")
+            return
+        self._complete(job_id, ctx, output)
+
+    def _complete(self, job_id: str, ctx: JobContext, output: Output) -> None:
+        # Deterministic key: a re-run after a crash overwrites the same blob instead of leaking one.
+        key = f"{ctx.account_id}/{job_id}/{output.filename}"
+        self.store.put(key, output.data, output.content_type)
+        now = utcnow()
+        with self.db.session() as session:
+            job = JobRepository(session).held(job_id, self.owner)
+            if job is None:  # our lease was lost and someone else finished it: keep their result
+                log.warning("job %s: lease lost before finishing; result discarded", job_id)
+                return
+            document = Document(
+                id=new_id("doc"),
+                account_id=ctx.account_id,
+                job_id=job_id,
+                template_id=output.template_id,
+                filename=output.filename,
+                content_type=output.content_type,
+                size_bytes=len(output.data),
+                pages=output.pages,
+                storage_key=key,
+                doc_metadata=job.job_metadata,
+                created_at=now,
+                expires_at=now + self.retention,
+            )
+            session.add(document)
+            job.status, job.document_id, job.completed_at = "completed", document.id, now
+            job.lease_owner = job.lease_expires_at = None
+            self._outbox(session, job, document_id=document.id)
+
+    def _fail(self, job_id: str, code: str, message: str, details: Any = None) -> None:
+        with self.db.session() as session:
+            job = JobRepository(session).held(job_id, self.owner)
+            if job is None:
+                return
+            job.status, job.error_code, job.error_message = "failed", code, message
+            job.error_details = details if isinstance(details, dict) else None
+            job.completed_at = utcnow()
+            job.lease_owner = job.lease_expires_at = None
+            self._outbox(session, job, document_id=None)
+
+    def _reschedule(self, job_id: str, exc: Exception, delay_s: float, count_attempt: bool = True) -> None:
+        log.warning("job %s: retrying in %.1fs after %s", job_id, delay_s, exc)
+        with self.db.session() as session:
+            job = JobRepository(session).held(job_id, self.owner)
+            if job is None:
+                return
+            job.status, job.lease_owner = "pending", None
+            job.lease_expires_at = utcnow() + timedelta(seconds=delay_s)  # not before
+            if not count_attempt:
+                job.attempts -= 1
+
+    @staticmethod
+    def _outbox(session: Any, job: Job, document_id: str | None) -> None:
+        if not job.webhook_url:
+            return
+        error = {"code": job.error_code, "message": job.error_message} if job.error_code else None
+        session.add(
+            WebhookDelivery(
+                id=new_id("msg"),
+                account_id=job.account_id,
+                job_id=job.id,
+                event=f"job.{job.status}",
+                url=job.webhook_url,
+                payload={
+                    "job_id": job.id,
+                    "status": job.status,
+                    "document_id": document_id,
+                    "metadata": job.job_metadata,
+                    "error": error,
+                },
+            )
+        )

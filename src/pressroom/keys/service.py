@@ -1,0 +1,80 @@
+"""API keys: shown once, stored as SHA-256 with prefix and last four, compared in constant time."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Literal
+
+from pressroom.core.clock import utcnow
+from pressroom.core.crypto import constant_time_equal, sha256_hex
+from pressroom.core.errors import ApiKeyNotFound, Unauthorized
+from pressroom.core.ids import new_id
+from pressroom.db.models import ApiKey
+from pressroom.db.session import Database
+from pressroom.keys.repository import ApiKeyRepository
+
+KeyMode = Literal["live", "test"]
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the account every query is scoped to, and the key used."""
+
+    account_id: str
+    key_id: str
+    mode: str
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    record: ApiKey
+    secret: str
+
+
+class ApiKeyService:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def create(self, account_id: str, mode: KeyMode = "live", name: str = "") -> IssuedKey:
+        secret = f"pr_{mode}_{secrets.token_urlsafe(32)}"
+        record = ApiKey(
+            id=new_id("key"),
+            account_id=account_id,
+            name=name,
+            mode=mode,
+            prefix=secret[:12],
+            last_four=secret[-4:],
+            key_hash=sha256_hex(secret),
+        )
+        with self.db.session() as session:
+            ApiKeyRepository(session).add(record)
+        return IssuedKey(record=record, secret=secret)
+
+    def list(self, account_id: str | None = None) -> list[ApiKey]:
+        with self.db.session() as session:
+            return ApiKeyRepository(session).list(account_id)
+
+    def revoke(self, key_id: str, account_id: str | None = None) -> ApiKey:
+        with self.db.session() as session:
+            record = ApiKeyRepository(session).get(key_id)
+            if record is None or (account_id is not None and record.account_id != account_id):
+                raise ApiKeyNotFound()
+            if record.revoked_at is None:
+                record.revoked_at = utcnow()
+            return record
+
+    def authenticate(self, secret: str) -> Principal:
+        """Unknown, malformed and revoked keys all get the same 401."""
+        if not secret.startswith(("pr_live_", "pr_test_")):
+            raise Unauthorized()
+        digest = sha256_hex(secret)
+        with self.db.session() as session:
+            record = ApiKeyRepository(session).by_hash(digest)
+            # The lookup is by hash (an index seek); the constant-time compare guards the final check.
+            if record is None or not constant_time_equal(record.key_hash, digest) or record.revoked_at:
+                raise Unauthorized()
+            now = utcnow()
+            if record.last_used_at is None or (now - record.last_used_at).total_seconds() > 60:
+                record.last_used_at = now  # throttled: one write a minute per key, not per request
+            return Principal(account_id=record.account_id, key_id=record.id, mode=record.mode)

@@ -1,0 +1,91 @@
+"""The embedded queue: worker threads inside the server process, polling the jobs table.
+
+Durable by construction: enqueue only wakes a worker up; the job row is already committed. A job left
+pending (or processing under a lease that ran out, e.g. after a crash) is claimed on the next poll, by
+this process or by any other sharing the database.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+from pressroom.config import JobSettings
+from pressroom.core.clock import utcnow
+from pressroom.db.session import Database
+from pressroom.jobs.repository import JobRepository
+from pressroom.jobs.runner import JobRunner
+
+log = logging.getLogger("pressroom.queue")
+
+
+class EmbeddedQueue:
+    name = "embedded"
+
+    def __init__(
+        self,
+        db: Database,
+        runner: JobRunner,
+        settings: JobSettings,
+        background_tasks: list[Callable[[], None]] | None = None,
+    ) -> None:
+        self.db = db
+        self.runner = runner
+        self.settings = settings
+        # Periodic chores run by the first worker between jobs (e.g. webhook delivery).
+        self.background_tasks = background_tasks or []
+        self._wake = threading.Condition()
+        self._pending_wakeups = 0
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self.consuming = False
+
+    def enqueue(self, job_id: str) -> None:
+        with self._wake:
+            self._pending_wakeups += 1
+            self._wake.notify()
+
+    def start(self) -> None:
+        if self.consuming:
+            return
+        self.consuming = True
+        self.runner.start_heartbeat()
+        for index in range(self.settings.workers):
+            thread = threading.Thread(target=self._work, args=(index,), name=f"job-worker-{index}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        self._stop.set()
+        with self._wake:
+            self._wake.notify_all()
+        for thread in self._threads:
+            thread.join(timeout_s)
+        self.runner.stop()
+        self.consuming = False
+
+    def _work(self, index: int) -> None:
+        while not self._stop.is_set():
+            try:
+                ran = self._run_one()
+                if index == 0:
+                    for task in self.background_tasks:
+                        task()
+            except Exception:  # a worker must survive anything (the DB being briefly down included)
+                log.exception("embedded worker %d: iteration failed", index)
+                ran = False
+            if not ran:
+                self._sleep()
+
+    def _run_one(self) -> bool:
+        with self.db.session() as session:
+            candidates = JobRepository(session).next_claimable_ids(utcnow(), limit=4)
+        # Several workers may see the same candidates; the conditional claim lets exactly one win.
+        return any(self.runner.run(job_id) for job_id in candidates)
+
+    def _sleep(self) -> None:
+        with self._wake:
+            if self._pending_wakeups == 0:
+                self._wake.wait(self.settings.poll_interval_s)
+            self._pending_wakeups = max(0, self._pending_wakeups - 1)

@@ -1,0 +1,102 @@
+"""HTML templates: Handlebars body + CSS + page options + sample data, syntax-checked on save."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from pressroom.core.errors import FolderNotFound, TemplateNotFound
+from pressroom.core.ids import new_id
+from pressroom.db.models import Template
+from pressroom.db.session import Database
+from pressroom.folders.repository import FolderRepository
+from pressroom.templates.repository import TemplateRepository
+from pressroom.templates.schemas import TemplateCreate, TemplateUpdate
+from pressroom.templating import handlebars
+
+
+def check_syntax(body: str, options: dict[str, Any]) -> None:
+    """Compile everything that is Handlebars so a broken template fails at save time (422, line/col)."""
+    handlebars.compile(body)
+    for key in ("header_html", "footer_html"):
+        if options.get(key):
+            handlebars.compile(options[key])
+
+
+class TemplateService:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def create(self, account_id: str, data: TemplateCreate) -> tuple[Template, bool]:
+        """Create, or update in place when ``external_id`` names an existing template (upsert).
+
+        Returns the template and whether it was created.
+        """
+        options = data.options.model_dump(exclude_defaults=True)
+        check_syntax(data.body, options)
+        with self.db.session() as session:
+            self._check_folder(session, account_id, data.folder_id)
+            repo = TemplateRepository(session)
+            existing = repo.by_external_id(account_id, data.external_id) if data.external_id else None
+            if existing is not None:
+                for field in ("name", "body", "css", "sample_data", "folder_id"):
+                    setattr(existing, field, getattr(data, field))
+                existing.options = options
+                session.flush()
+                return existing, False
+            template = Template(
+                id=new_id("tpl"),
+                account_id=account_id,
+                kind="html",
+                name=data.name,
+                body=data.body,
+                css=data.css,
+                sample_data=data.sample_data,
+                options=options,
+                folder_id=data.folder_id,
+                external_id=data.external_id,
+            )
+            return repo.add(template), True
+
+    def get(self, account_id: str, template_id: str) -> Template:
+        with self.db.session() as session:
+            template = TemplateRepository(session).get(account_id, template_id)
+            if template is None:
+                raise TemplateNotFound()
+            return template
+
+    def page(
+        self, account_id: str, limit: int, offset: int, folder_id: str | None = None
+    ) -> tuple[list[Template], int]:
+        with self.db.session() as session:
+            return TemplateRepository(session).page(account_id, limit, offset, folder_id)
+
+    def update(self, account_id: str, template_id: str, data: TemplateUpdate) -> Template:
+        changes = data.model_dump(exclude_unset=True)
+        if "options" in changes and data.options is not None:
+            changes["options"] = data.options.model_dump(exclude_defaults=True)
+        with self.db.session() as session:
+            template = TemplateRepository(session).get(account_id, template_id)
+            if template is None:
+                raise TemplateNotFound()
+            check_syntax(changes.get("body", template.body), changes.get("options", template.options))
+            if "folder_id" in changes:
+                self._check_folder(session, account_id, changes["folder_id"])
+            for field, value in changes.items():
+                setattr(template, field, value)
+            session.flush()
+            return template
+
+    def delete(self, account_id: str, template_id: str) -> None:
+        with self.db.session() as session:
+            repo = TemplateRepository(session)
+            template = repo.get(account_id, template_id)
+            if template is None:
+                raise TemplateNotFound()
+            repo.delete(template)
+
+    @staticmethod
+    def _check_folder(session: Session, account_id: str, folder_id: str | None) -> None:
+        if folder_id is not None and FolderRepository(session).get(account_id, folder_id) is None:
+            raise FolderNotFound(details={"folder_id": folder_id})
