@@ -69,7 +69,7 @@ def build(settings: Settings) -> Container:
     loop = LoopThread()
     gate = NetworkGate.from_settings(settings.net)
     net = BlockingNet(gate, SafeHttpClient.from_settings(settings.net, gate), loop)
-    renderer = BlockingRenderer(ChromiumRenderer.from_settings(settings.render, gate), loop)
+    renderer = BlockingRenderer(ChromiumRenderer.from_settings(settings.render, gate, net=settings.net), loop)
     store = FilesystemBlobStore(settings.storage_root)
     signer = UrlSigner(settings.resolved_secret_key(), settings.public_url)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -83,7 +82,7 @@ def keys_create(
     settings = _settings()
     accounts, keys = _services(settings)
     record, _ = accounts.get_or_create(account or settings.default_account)
-    issued = keys.create(record.id, mode, name)  # type: ignore[arg-type]
+    issued = keys.create(record.id, mode, name)
     typer.echo(f"created {issued.record.id} for account {record.name} ({mode}); the key is shown once:")
     typer.echo(issued.secret)
 
@@ -99,7 +98,8 @@ def keys_list(account: Annotated[str | None, typer.Option(help="Only this accoun
     names = {a.id: a.name for a in accounts.list()}
     for key in keys.list(account_id):
         state = "revoked" if key.revoked_at else "active"
-        typer.echo(f"{key.id}  {names.get(key.account_id, '?'):<16} {key.mode:<4} {key.prefix}…{key.last_four}  {state}  {key.name}")
+        owner = names.get(key.account_id, "?")
+        typer.echo(f"{key.id}  {owner:<16} {key.mode:<4} {key.prefix}…{key.last_four}  {state}  {key.name}")
 
 
 @keys_app.command("revoke")
@@ -154,7 +154,8 @@ def render(
         typer.echo(f"error: invalid JSON: {exc}", err=True)
         raise typer.Exit(2) from None
     loop = LoopThread()
-    renderer = BlockingRenderer(ChromiumRenderer.from_settings(settings.render, NetworkGate.from_settings(settings.net)), loop)
+    gate = NetworkGate.from_settings(settings.net)
+    renderer = BlockingRenderer(ChromiumRenderer.from_settings(settings.render, gate, net=settings.net), loop)
     generator = DocumentGenerator(settings, templates=None, renderer=renderer)  # type: ignore[arg-type]
     try:
         renderer.start()
@@ -178,4 +179,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -29,7 +29,7 @@ class Health(BaseModel):
 def create_app(settings: Settings, *, worker: bool = True, container: Container | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        built = container or await run_in_threadpool(build, settings)
+        built: Container = container if container is not None else await run_in_threadpool(build, settings)
         app.state.container = built
         await run_in_threadpool(built.start, worker=worker)
         try:

@@ -29,7 +29,5 @@ def current_principal(request: Request, container: Container = Depends(services)
     return container.keys.authenticate(secret)
 
 
-def page_params(
-    limit: int = Query(default=20, ge=1, le=100), offset: int = Query(default=0, ge=0)
-) -> PageParams:
+def page_params(limit: int = Query(default=20, ge=1, le=100), offset: int = Query(default=0, ge=0)) -> PageParams:
     return PageParams(limit=limit, offset=offset)

@@ -28,7 +28,12 @@ _HTTP_CODES = {
 
 
 def error_response(
-    request: Request, status: int, code: str, message: str, details: Any = None, headers: dict[str, str] | None = None
+    request: Request,
+    status: int,
+    code: str,
+    message: str,
+    details: Any = None,
+    headers: dict[str, str] | None = None,
 ) -> JSONResponse:
     lang = negotiate(request.headers.get("accept-language"))
     body = {"error": {"code": code, "message": translate(code, lang, message), "details": details}}

@@ -7,13 +7,13 @@ names the offending value) and the catalogue supplies the localized summary for 
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 SUPPORTED = ("en", "fr")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _catalogue(lang: str) -> dict[str, str]:
     path = Path(__file__).parent / "locales" / f"{lang}.json"
     loaded: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))

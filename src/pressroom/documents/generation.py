@@ -45,7 +45,9 @@ class DocumentGenerator:
         return Output(data=pdf.data, filename=filename, pages=pdf.pages, template_id=template.id)
 
     def transform(self, ctx: JobContext, request: dict[str, Any]) -> Output:
-        pdf = self.render(request["html"], request.get("css", ""), request.get("data") or {}, request.get("options", {}))
+        pdf = self.render(
+            request["html"], request.get("css", ""), request.get("data") or {}, request.get("options", {})
+        )
         return Output(data=pdf.data, filename=safe_filename(request.get("filename"), "document"), pages=pdf.pages)
 
     def render(self, body: str, css: str, data: dict[str, Any], raw_options: dict[str, Any]) -> RenderedPdf:

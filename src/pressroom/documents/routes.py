@@ -11,7 +11,13 @@ from pressroom.api.deps import Principal, current_principal, page_params, servic
 from pressroom.bootstrap import Container
 from pressroom.core.pagination import Page, PageParams
 from pressroom.db.models import Document
-from pressroom.documents.schemas import DocumentOut, DownloadOut, GenerateRequest, JobAccepted, TransformRequest
+from pressroom.documents.schemas import (
+    DocumentOut,
+    DownloadOut,
+    GenerateRequest,
+    JobAccepted,
+    TransformRequest,
+)
 
 router = APIRouter(tags=["documents"])
 
@@ -55,7 +61,11 @@ def _produce(
     template_id: str | None,
 ) -> Response:
     payload: dict[str, Any] = body.model_dump(exclude={"is_async", "webhook_url", "metadata"})
-    common: dict[str, Any] = {"webhook_url": body.webhook_url, "metadata": body.metadata, "template_id": template_id}
+    common: dict[str, Any] = {
+        "webhook_url": body.webhook_url,
+        "metadata": body.metadata,
+        "template_id": template_id,
+    }
     if body.is_async:
         job = container.jobs.submit(principal, operation, payload, is_async=True, **common)
         accepted = JobAccepted(job_id=job.id, status="pending", status_url=f"/v1/jobs/{job.id}")
@@ -150,5 +160,8 @@ def signed_file(
     return Response(
         data,
         media_type=document.content_type,
-        headers={"Content-Disposition": f'attachment; filename="{document.filename}"', "Cache-Control": "private"},
+        headers={
+            "Content-Disposition": f'attachment; filename="{document.filename}"',
+            "Cache-Control": "private",
+        },
     )

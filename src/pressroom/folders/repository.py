@@ -16,9 +16,7 @@ class FolderRepository:
         return folder
 
     def get(self, account_id: str, folder_id: str) -> Folder | None:
-        return self.session.scalar(
-            select(Folder).where(Folder.id == folder_id, Folder.account_id == account_id)
-        )
+        return self.session.scalar(select(Folder).where(Folder.id == folder_id, Folder.account_id == account_id))
 
     def page(self, account_id: str, limit: int, offset: int) -> tuple[list[Folder], int]:
         where = Folder.account_id == account_id

@@ -25,9 +25,7 @@ class JobRepository:
     def get_any(self, job_id: str) -> Job | None:
         return self.session.get(Job, job_id)
 
-    def page(
-        self, account_id: str, limit: int, offset: int, status: str | None = None
-    ) -> tuple[list[Job], int]:
+    def page(self, account_id: str, limit: int, offset: int, status: str | None = None) -> tuple[list[Job], int]:
         conditions = [Job.account_id == account_id]
         if status is not None:
             conditions.append(Job.status == status)
@@ -44,12 +42,7 @@ class JobRepository:
         return or_(pending_due, abandoned)
 
     def next_claimable_ids(self, now: datetime, limit: int) -> list[str]:
-        query = (
-            select(Job.id)
-            .where(Job.is_async.is_(True), self._claimable(now))
-            .order_by(Job.created_at)
-            .limit(limit)
-        )
+        query = select(Job.id).where(Job.is_async.is_(True), self._claimable(now)).order_by(Job.created_at).limit(limit)
         return list(self.session.scalars(query))
 
     def claim(self, job_id: str, owner: str, now: datetime, lease: timedelta) -> bool:
@@ -66,7 +59,7 @@ class JobRepository:
             )
             .execution_options(synchronize_session=False)
         )
-        return result.rowcount == 1  # type: ignore[attr-defined]
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
     def extend_leases(self, job_ids: list[str], owner: str, until: datetime) -> None:
         if job_ids:

@@ -28,7 +28,7 @@ class EmbeddedQueue:
         db: Database,
         runner: JobRunner,
         settings: JobSettings,
-        background_tasks: list[Callable[[], None]] | None = None,
+        background_tasks: list[Callable[[], object]] | None = None,
     ) -> None:
         self.db = db
         self.runner = runner

@@ -33,11 +33,7 @@ class TemplateRepository:
             conditions.append(Template.folder_id == folder_id)
         total = self.session.scalar(select(func.count()).select_from(Template).where(*conditions)) or 0
         rows = self.session.scalars(
-            select(Template)
-            .where(*conditions)
-            .order_by(Template.created_at, Template.id)
-            .limit(limit)
-            .offset(offset)
+            select(Template).where(*conditions).order_by(Template.created_at, Template.id).limit(limit).offset(offset)
         )
         return list(rows), total
 

@@ -93,5 +93,5 @@ class WebhookDispatcher:
                 delivery.status = "failed"
                 log.warning("webhook %s failed for good: %s", delivery_id, delivery.last_error)
             else:
-                delay = self.settings.backoff_base_s ** delivery.attempts
+                delay = self.settings.backoff_base_s**delivery.attempts
                 delivery.status, delivery.next_attempt_at = "pending", utcnow() + timedelta(seconds=delay)

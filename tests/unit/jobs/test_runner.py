@@ -1,0 +1,177 @@
+"""The runner against a real SQLite database: claims, leases, retries, exactly-once finishing."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from pressroom.accounts.service import AccountService
+from pressroom.config import JobSettings
+from pressroom.core.errors import EngineUnavailable, QueueFull, RenderFailed
+from pressroom.db.migrate import upgrade
+from pressroom.db.models import Document, Job, WebhookDelivery
+from pressroom.db.session import Database
+from pressroom.jobs.operations import JobContext, OperationRegistry, Output
+from pressroom.jobs.runner import JobRunner
+from pressroom.jobs.service import JobService
+from pressroom.keys.service import Principal
+from pressroom.queue.embedded import EmbeddedQueue
+from pressroom.storage.filesystem import FilesystemBlobStore
+
+
+class Recorder:
+    """A real operation that counts its runs and can fail on demand."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.failures: list[Exception] = []
+        self.delay_s = 0.0
+        self.lock = threading.Lock()
+
+    def __call__(self, ctx: JobContext, request: dict[str, Any]) -> Output:
+        with self.lock:
+            self.calls += 1
+            failure = self.failures.pop(0) if self.failures else None
+        time.sleep(self.delay_s)
+        if failure:
+            raise failure
+        return Output(data=b"%PDF-1.7 fake " + request["text"].encode(), filename="out.pdf", pages=1)
+
+
+class AllowAll:
+    def check_webhook_url(self, url: str) -> None:
+        return None
+
+
+@pytest.fixture()
+def setup(
+    tmp_path: Path,
+) -> Iterator[tuple[Database, JobService, JobRunner, Recorder, Principal, FilesystemBlobStore]]:
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    upgrade(url)
+    db = Database(url)
+    account, _ = AccountService(db).get_or_create("t")
+    operation = Recorder()
+    registry = OperationRegistry()
+    registry.register("echo", operation)
+    store = FilesystemBlobStore(tmp_path / "blobs")
+    settings = JobSettings(lease_s=1.0, poll_interval_s=0.05, max_attempts=3)
+    runner = JobRunner(db, store, registry, settings, retention_days=1)
+    queue = EmbeddedQueue(db, runner, settings)
+    service = JobService(db, runner, queue, AllowAll())
+    yield db, service, runner, operation, Principal(account.id, "key_x", "live"), store
+    queue.stop()
+    db.dispose()
+
+
+def _count(db: Database, model: type[Any]) -> int:
+    with db.session() as session:
+        return int(session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def test_sync_job_completes_with_one_document(setup: Any) -> None:
+    db, service, _, operation, principal, store = setup
+    document = service.run_sync(principal, "echo", {"text": "hi"}, webhook_url="https://example.org/h")
+    assert store.get(document.storage_key).endswith(b"hi")
+    job = service.get(principal.account_id, document.job_id)
+    assert (job.status, job.attempts, job.document_id) == ("completed", 1, document.id)
+    assert (operation.calls, _count(db, Document), _count(db, WebhookDelivery)) == (1, 1, 1)
+
+
+def test_a_finished_job_is_never_run_again(setup: Any) -> None:
+    db, service, runner, operation, principal, _ = setup
+    document = service.run_sync(principal, "echo", {"text": "once"})
+    assert runner.run(document.job_id) is False
+    assert operation.calls == 1 and _count(db, Document) == 1
+
+
+def test_two_runners_racing_for_one_job_run_it_once(setup: Any) -> None:
+    db, service, runner, operation, principal, store = setup
+    operation.delay_s = 0.2
+    job = service.submit(principal, "echo", {"text": "race"}, is_async=True)
+    other = JobRunner(db, store, runner.operations, runner.settings, retention_days=1)
+    results: list[bool] = []
+    threads = [threading.Thread(target=lambda r=r: results.append(r.run(job.id))) for r in (runner, other)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == [False, True]
+    assert operation.calls == 1 and _count(db, Document) == 1
+
+
+def test_an_abandoned_job_is_reclaimed_after_its_lease_and_finished_once(setup: Any) -> None:
+    db, service, runner, _operation, principal, _store = setup
+    job = service.submit(principal, "echo", {"text": "crash"}, is_async=True)
+    with db.session() as session:  # a worker claimed it and died: processing, lease about to run out
+        from pressroom.core.clock import utcnow
+        from pressroom.jobs.repository import JobRepository
+
+        assert JobRepository(session).claim(
+            job.id, "dead-worker", utcnow(), __import__("datetime").timedelta(seconds=0.3)
+        )
+    assert runner.run(job.id) is False  # lease still held
+    time.sleep(0.4)
+    assert runner.run(job.id) is True
+    finished = service.get(principal.account_id, job.id)
+    assert (finished.status, finished.attempts) == ("completed", 2)
+    assert _count(db, Document) == 1
+
+
+def test_input_errors_fail_at_once_engine_errors_are_retried(setup: Any) -> None:
+    db, service, runner, operation, principal, _ = setup
+    operation.failures = [RenderFailed("bad html", details={"why": "x"})]
+    job = service.submit(principal, "echo", {"text": "x"}, is_async=True, webhook_url="https://example.org/h")
+    runner.run(job.id)
+    failed = service.get(principal.account_id, job.id)
+    assert (failed.status, failed.error_code, failed.error_details) == (
+        "failed",
+        "RENDER_FAILED",
+        {"why": "x"},
+    )
+    assert _count(db, WebhookDelivery) == 1 and _count(db, Document) == 0
+
+    operation.failures = [EngineUnavailable("browser died")]
+    job = service.submit(principal, "echo", {"text": "y"}, is_async=True)
+    runner.run(job.id)
+    assert service.get(principal.account_id, job.id).status == "pending"  # rescheduled with backoff
+
+
+def test_queue_full_reschedules_without_spending_an_attempt(setup: Any) -> None:
+    _, service, runner, operation, principal, _ = setup
+    operation.failures = [QueueFull("busy", retry_after=0)]
+    job = service.submit(principal, "echo", {"text": "z"}, is_async=True)
+    runner.run(job.id)
+    assert service.get(principal.account_id, job.id).attempts == 0
+    assert runner.run(job.id) is True
+    assert service.get(principal.account_id, job.id).status == "completed"
+
+
+def test_sync_failure_raises_the_original_error_with_the_job_id(setup: Any) -> None:
+    _, service, _, operation, principal, _ = setup
+    operation.failures = [RenderFailed("nope")]
+    with pytest.raises(RenderFailed) as raised:
+        service.run_sync(principal, "echo", {"text": "x"})
+    assert raised.value.status == 422 and raised.value.details["job_id"].startswith("job_")
+
+
+def test_embedded_queue_runs_async_jobs(setup: Any) -> None:
+    db, service, _runner, operation, principal, _ = setup
+    queue = service.queue
+    queue.start()
+    jobs = [service.submit(principal, "echo", {"text": str(i)}, is_async=True) for i in range(10)]
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if all(service.get(principal.account_id, j.id).status == "completed" for j in jobs):
+            break
+        time.sleep(0.05)
+    assert all(service.get(principal.account_id, j.id).status == "completed" for j in jobs)
+    assert operation.calls == 10 and _count(db, Document) == 10
+    with db.session() as session:
+        assert session.scalar(select(func.count()).select_from(Job).where(Job.status != "completed")) == 0
