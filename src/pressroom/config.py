@@ -37,7 +37,7 @@ class NetSettings(BaseModel):
 
 
 class TemplateSettings(BaseModel):
-    max_output_bytes: int = 20 * 1024 * 1024
+    max_output_chars: int = 20 * 1024 * 1024
     time_budget_s: float = 10.0
     locale: str = "en"
 

@@ -155,5 +155,7 @@ def rebuild(code: str, message: str | None, details: Any = None) -> PressroomErr
         if cls.code == code:
             error = cls.__new__(cls)
             PressroomError.__init__(error, message, details=details)
+            if isinstance(error, TooManyRequests) and isinstance(details, dict):
+                error.retry_after = int(details.get("retry_after", 1))
             return error
     return PressroomError(message, details=details, code=code)

@@ -34,6 +34,10 @@ class DocumentGenerator:
         self.settings = settings
         self.templates = templates
         self.renderer = renderer
+        self.limits = handlebars.Limits(
+            max_output_chars=settings.templates.max_output_chars,
+            time_budget=settings.templates.time_budget_s,
+        )
 
     def generate(self, ctx: JobContext, request: dict[str, Any]) -> Output:
         template = self.templates.get(ctx.account_id, request["template_id"])
@@ -65,11 +69,4 @@ class DocumentGenerator:
         return self.renderer.render_pdf(wrap_document(html, css), page, timeout_s=timeout)
 
     def _handlebars(self, source: str, data: dict[str, Any], locale: str, timezone: str) -> str:
-        limits = self.settings.templates
-        return handlebars.compile(source).render(
-            data,
-            locale=locale,
-            timezone=timezone,
-            max_output_bytes=limits.max_output_bytes,
-            time_budget_s=limits.time_budget_s,
-        )
+        return handlebars.compile(source).render(data, locale=locale, timezone=timezone, limits=self.limits)

@@ -13,6 +13,7 @@ class JobContext:
     account_id: str
     key_mode: str
     attempt: int
+    is_async: bool = True
 
 
 @dataclass(frozen=True)

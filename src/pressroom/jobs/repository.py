@@ -42,7 +42,10 @@ class JobRepository:
         return or_(pending_due, abandoned)
 
     def next_claimable_ids(self, now: datetime, limit: int) -> list[str]:
-        query = select(Job.id).where(Job.is_async.is_(True), self._claimable(now)).order_by(Job.created_at).limit(limit)
+        """Due async jobs, and any job (sync ones too) whose runner died holding its lease."""
+        pending_async = and_(Job.is_async.is_(True), self._claimable(now))
+        abandoned = and_(Job.status == "processing", Job.lease_expires_at < now)
+        query = select(Job.id).where(or_(pending_async, abandoned)).order_by(Job.created_at).limit(limit)
         return list(self.session.scalars(query))
 
     def claim(self, job_id: str, owner: str, now: datetime, lease: timedelta) -> bool:

@@ -91,22 +91,25 @@ class JobRunner:
         with self.db.session() as session:
             job = JobRepository(session).get_any(job_id)
             assert job is not None
-            ctx = JobContext(job.id, job.account_id, job.key_mode, job.attempts)
+            ctx = JobContext(job.id, job.account_id, job.key_mode, job.attempts, job.is_async)
             operation, request = job.operation, dict(job.input)
         try:
             output = self.operations.get(operation)(ctx, request)
         except QueueFull as exc:
-            self._reschedule(job_id, exc, delay_s=exc.retry_after, count_attempt=False)
+            if ctx.is_async:  # async jobs wait for the engine; a sync caller gets the 429 now
+                self._reschedule(job_id, exc, delay_s=exc.retry_after, count_attempt=False)
+            else:
+                self._fail(job_id, exc.code, exc.message, {"retry_after": exc.retry_after})
             return
         except PressroomError as exc:
-            if exc.code in RETRYABLE_CODES and ctx.attempt < self.settings.max_attempts:
+            if exc.code in RETRYABLE_CODES and ctx.is_async and ctx.attempt < self.settings.max_attempts:
                 self._reschedule(job_id, exc, delay_s=2.0**ctx.attempt)
             else:
                 self._fail(job_id, exc.code, exc.message, exc.details)
             return
         except Exception as exc:
             log.exception("job %s crashed", job_id)
-            if ctx.attempt < self.settings.max_attempts:
+            if ctx.is_async and ctx.attempt < self.settings.max_attempts:
                 self._reschedule(job_id, exc, delay_s=2.0**ctx.attempt)
             else:
                 self._fail(job_id, "INTERNAL_ERROR", "The job failed unexpectedly")

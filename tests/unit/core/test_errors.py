@@ -22,5 +22,7 @@ def test_rebuild_of_an_unknown_code_is_a_500_keeping_the_code() -> None:
 
 
 def test_codes_are_unique_across_the_tree() -> None:
-    codes = [cls.code for cls in errors._subclasses(errors.PressroomError)[1:]]  # [0] is the root
+    # Classes that define their own code (subclasses refining a class without a new code are fine).
+    owners = [cls for cls in errors._subclasses(errors.PressroomError)[1:] if "code" in vars(cls)]
+    codes = [cls.code for cls in owners]
     assert len(codes) == len(set(codes))

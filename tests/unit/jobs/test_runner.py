@@ -175,3 +175,19 @@ def test_embedded_queue_runs_async_jobs(setup: Any) -> None:
     assert operation.calls == 10 and _count(db, Document) == 10
     with db.session() as session:
         assert session.scalar(select(func.count()).select_from(Job).where(Job.status != "completed")) == 0
+
+
+def test_sync_queue_full_is_a_429_with_retry_after(setup: Any) -> None:
+    _, service, _, operation, principal, _ = setup
+    operation.failures = [QueueFull("busy", retry_after=3)]
+    with pytest.raises(QueueFull) as raised:
+        service.run_sync(principal, "echo", {"text": "x"})
+    assert raised.value.status == 429 and raised.value.retry_after == 3
+
+
+def test_sync_engine_failure_is_not_retried_behind_the_callers_back(setup: Any) -> None:
+    _, service, _, operation, principal, _ = setup
+    operation.failures = [EngineUnavailable("browser gone")]
+    with pytest.raises(EngineUnavailable):
+        service.run_sync(principal, "echo", {"text": "x"})
+    assert operation.calls == 1
