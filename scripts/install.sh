@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-SYSTEM_PACKAGES=(chromium qpdf poppler-utils fonts-dejavu-core fonts-liberation2 fonts-noto-core python3-venv)
+SYSTEM_PACKAGES=(chromium qpdf poppler-utils fonts-dejavu-core fonts-liberation2 fonts-noto-core fonts-inter
+  libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 python3-venv)
 PYTHON=${PYTHON:-python3}
 
 missing=()
