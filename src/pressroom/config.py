@@ -25,6 +25,9 @@ class RenderSettings(BaseModel):
     max_timeout_s: float = Field(default=120.0, gt=0)
     restart_after: int = Field(default=500, ge=1, description="renders before the browser is recycled")
     max_html_bytes: int = 5 * 1024 * 1024
+    prewarm_contexts: int = Field(default=2, ge=0, description="pre-created isolated contexts")
+    asset_prefix: str = "https://assets.pressroom.invalid/"
+    extra_args: list[str] = Field(default_factory=list, description="extra Chromium flags")
 
 
 class NetSettings(BaseModel):
@@ -33,6 +36,7 @@ class NetSettings(BaseModel):
     # Exact "host:port" pairs that bypass the private-address refusal. Meant for tests only.
     allow_private: list[str] = Field(default_factory=list)
     download_max_bytes: int = 50 * 1024 * 1024
+    max_redirects: int = Field(default=5, ge=0)
     timeout_s: float = 15.0
 
 

@@ -111,6 +111,12 @@ class UrlForbidden(Unprocessable):
     code = "URL_FORBIDDEN"
 
 
+class UrlFetchFailed(Unprocessable):
+    """A URL allowed by the gate that could not be fetched (timeout, connection error, redirects...)."""
+
+    code = "URL_FETCH_FAILED"
+
+
 class TooManyRequests(PressroomError):
     status = 429
     code = "TOO_MANY_REQUESTS"

@@ -1,0 +1,696 @@
+"""The Chromium renderer: Playwright (async API) driving the OS Chromium.
+
+One browser is launched once and kept warm; it is recycled after ``restart_after`` renders and relaunched
+when it dies (a render that failed because the browser died is retried once). Every render gets its own
+browser context - nothing (cookies, storage, cache) is shared between tenants - taken from a small pool
+of contexts created ahead of time so isolation does not cost a cold start.
+
+Network: every request a page makes is intercepted (``context.route``). ``data:``/``blob:`` never reach
+the network; Pressroom's own assets (``asset_prefix``) are served by ``asset_resolver``; anything else is
+fetched *by Pressroom* through :class:`~pressroom.net.SafeHttpClient` (the network gate, IP pinning,
+redirects re-checked, size cap) and handed to the page with ``route.fulfill`` - Chromium itself never
+opens a connection. As defence in depth Chromium is launched with a dead proxy and a resolver that
+resolves nothing, so traffic that escapes interception (WebSockets from workers, preconnects, WebRTC)
+cannot reach anything either.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import logging
+import math
+import mimetypes
+import os
+import re
+import signal
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+from playwright.async_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    PdfMargins,
+    Playwright,
+    Route,
+    WebSocketRoute,
+    async_playwright,
+)
+from playwright.async_api import Error as PlaywrightError
+
+from pressroom.config import NetSettings, RenderSettings
+from pressroom.core.errors import (
+    EngineUnavailable,
+    PayloadTooLarge,
+    PressroomError,
+    QueueFull,
+    RenderFailed,
+    RenderTimeout,
+    ValidationFailed,
+)
+from pressroom.net.client import SafeHttpClient
+from pressroom.net.gate import NetworkGate
+from pressroom.rendering.base import PAPER_SIZES_MM, PageOptions, RenderedPdf
+
+log = logging.getLogger(__name__)
+
+AssetResolver = Callable[[str], bytes | None]
+
+# Templates reference Pressroom's own assets (fonts, CSS frameworks, images) under this origin; it never
+# resolves on a network (.invalid), requests to it are answered by the asset resolver.
+ASSET_PREFIX = "https://assets.pressroom.invalid/"
+# When a header (footer) is given and the top (bottom) margin is 0, Chromium would draw it in a zero-high
+# band, i.e. not at all; this margin leaves room for one or two lines of 10px text.
+HEADER_FOOTER_DEFAULT_MARGIN = "15mm"
+HEADER_FOOTER_FONT_SIZE = "10px"
+CONTEXT_CLOSE_TIMEOUT_S = 5.0
+IDLE_GRACE_S = 0.1
+
+LAUNCH_ARGS = (
+    "--headless",
+    "--no-sandbox",  # containers rarely allow the setuid/user-namespace sandbox; contexts isolate tenants
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-default-apps",
+    "--disable-extensions",
+    "--no-first-run",
+    "--no-default-browser-check",
+    "--disable-quic",
+    "--dns-prefetch-disable",
+    "--mute-audio",
+    # Defence in depth: all requests are answered by our route handler, so Chromium needs no network.
+    # A proxy that does not exist (loopback included, which Chromium otherwise bypasses) and a resolver
+    # that resolves nothing catch whatever escapes interception.
+    "--proxy-server=http://proxy.pressroom.invalid:9",
+    "--proxy-bypass-list=<-loopback>",
+    "--host-resolver-rules=MAP * ~NOTFOUND",
+    "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
+    "--webrtc-ip-handling-policy=disable_non_proxied_udp",
+)
+
+# Runs before any page script: APIs whose traffic request interception cannot see are removed.
+INIT_SCRIPT = """(() => {
+  for (const name of ["RTCPeerConnection", "webkitRTCPeerConnection", "RTCDataChannel", "WebTransport"]) {
+    try { Object.defineProperty(globalThis, name, {value: undefined, writable: false, configurable: false}); }
+    catch (e) {}
+  }
+})();"""
+
+_PAGE_RANGES = re.compile(r"^\s*\d+\s*(-\s*\d*\s*)?(,\s*\d+\s*(-\s*\d*\s*)?)*$")
+_UNIT_PER_INCH = {"in": 1.0, "mm": 25.4, "cm": 2.54, "px": 96.0}
+_PLACEHOLDERS = (
+    (re.compile(r"\{\{\s*pages\s*\}\}|\{pages\}"), '<span class="totalPages"></span>'),
+    (re.compile(r"\{\{\s*page\s*\}\}|\{page\}"), '<span class="pageNumber"></span>'),
+    (re.compile(r"\{\{\s*date\s*\}\}|\{date\}"), '<span class="date"></span>'),
+    (re.compile(r"\{\{\s*title\s*\}\}|\{title\}"), '<span class="title"></span>'),
+)
+# Response headers that describe the wire, not the body we hand over (httpx already decoded it).
+_HOP_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding", "connection", "keep-alive"})
+
+# pypdfium2 ships no type information; it is only used to count pages.
+_pdfium: Any = importlib.import_module("pypdfium2")
+
+
+# ---------------------------------------------------------------------------------------------- options
+
+
+@dataclass(frozen=True)
+class PdfParams:
+    """PageOptions translated to the arguments of Playwright's ``page.pdf``."""
+
+    width: str
+    height: str
+    margin: dict[str, str]
+    scale: float
+    print_background: bool
+    page_ranges: str
+    display_header_footer: bool
+    header_template: str
+    footer_template: str
+    tagged: bool
+    outline: bool
+
+
+def to_inches(length: str) -> float:
+    """'210mm' -> 8.2677...; lengths come from base.normalize_length (in, mm, cm, px)."""
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)(in|mm|cm|px)", length.strip())
+    if not match:
+        raise ValidationFailed(f"invalid length {length!r}", details={"length": length})
+    return float(match.group(1)) / _UNIT_PER_INCH[match.group(2)]
+
+
+def _inch_text(inches: float) -> str:
+    # Inches are exact in Playwright (96 px/in); its mm factor (3.78 px/mm) is rounded. Chromium then
+    # quantizes to 0.96 pt steps: A4 comes out 595.92 x 841.92 pt, Letter exactly 612 x 792.
+    return f"{round(inches, 6)}in"
+
+
+def translate_placeholders(html: str) -> str:
+    """``{page}``/``{pages}``/``{date}``/``{title}`` (and a literal ``{{page}}``...) -> Chromium's spans."""
+    for pattern, replacement in _PLACEHOLDERS:
+        html = pattern.sub(replacement, html)
+    return html
+
+
+def _band_template(html: str | None, left: str, right: str) -> str:
+    if not html:
+        return "<span></span>"  # an empty template would make Chromium print its default date/title band
+    return (
+        f'<div style="font-size:{HEADER_FOOTER_FONT_SIZE};width:100%;box-sizing:border-box;'
+        f'padding:0 {right} 0 {left};">{translate_placeholders(html)}</div>'
+    )
+
+
+def _paper_inches(options: PageOptions) -> tuple[float, float]:
+    paper_w, paper_h = (mm / 25.4 for mm in PAPER_SIZES_MM[options.paper])
+    width = to_inches(options.width) if options.width else paper_w
+    height = to_inches(options.height) if options.height else paper_h
+    if options.orientation == "landscape":
+        width, height = height, width
+    return width, height
+
+
+def pdf_params(options: PageOptions) -> PdfParams:
+    """Map engine-agnostic PageOptions onto Chromium's print parameters (validating page_ranges)."""
+    if options.page_ranges and not _PAGE_RANGES.match(options.page_ranges):
+        raise ValidationFailed(
+            f"invalid page_ranges {options.page_ranges!r}: use e.g. '1-3, 5'",
+            details={"field": "page_ranges"},
+        )
+    width, height = _paper_inches(options)
+    margin = {side: to_inches(getattr(options.margin, side)) for side in ("top", "right", "bottom", "left")}
+    default_band = to_inches(HEADER_FOOTER_DEFAULT_MARGIN)
+    if options.header_html and margin["top"] == 0:
+        margin["top"] = default_band
+    if options.footer_html and margin["bottom"] == 0:
+        margin["bottom"] = default_band
+    # The header/footer band spans the whole page width: pad it like the body, at least 10 mm.
+    left = _inch_text(max(margin["left"], 10 / 25.4))
+    right = _inch_text(max(margin["right"], 10 / 25.4))
+    bands = bool(options.header_html or options.footer_html)
+    return PdfParams(
+        width=_inch_text(width),
+        height=_inch_text(height),
+        margin={side: _inch_text(value) for side, value in margin.items()},
+        scale=options.scale,
+        print_background=options.print_background,
+        page_ranges=(options.page_ranges or "").strip(),
+        display_header_footer=bands,
+        header_template=_band_template(options.header_html, left, right) if bands else "",
+        footer_template=_band_template(options.footer_html, left, right) if bands else "",
+        tagged=options.tagged,
+        outline=options.outline,
+    )
+
+
+def count_pages(pdf: bytes) -> int:
+    document = _pdfium.PdfDocument(pdf)
+    try:
+        return len(document)
+    finally:
+        document.close()
+
+
+# ---------------------------------------------------------------------------------------------- browser
+
+
+class _BrowserDied(Exception):
+    """The browser went away under a render; the render may be retried once on a new browser."""
+
+
+@dataclass(eq=False)
+class _BrowserHandle:
+    browser: Browser
+    pid: int | None = None
+    renders: int = 0
+    in_flight: int = 0
+    retiring: bool = False
+    dead: bool = False
+    pool: list[tuple[BrowserContext, Page]] = field(default_factory=list)
+    warming: int = 0
+
+    @property
+    def usable(self) -> bool:
+        return not self.dead and self.browser.is_connected()
+
+    def kill(self) -> None:
+        """Last resort when Chromium stops answering: SIGKILL the browser (its children follow)."""
+        self.dead = True
+        if self.pid:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(self.pid, signal.SIGKILL)
+
+
+async def _browser_pid(browser: Browser) -> int | None:
+    """The browser process id (for the kill switch), asked from Chromium itself over CDP."""
+    try:
+        session = await browser.new_browser_cdp_session()
+        info = await session.send("SystemInfo.getProcessInfo")
+        await session.detach()
+    except PlaywrightError:
+        return None
+    for process in info.get("processInfo", []):
+        if process.get("type") == "browser":
+            return int(process["id"])
+    return None
+
+
+# --------------------------------------------------------------------------------------------- renderer
+
+
+class ChromiumRenderer:
+    """The Renderer protocol on a warm Chromium with isolated, pre-warmed contexts per render."""
+
+    name = "chromium"
+
+    def __init__(
+        self,
+        *,
+        executable_path: str = "/usr/bin/chromium",
+        concurrency: int = 0,
+        queue_size: int = 32,
+        restart_after: int = 500,
+        max_timeout_s: float = 120.0,
+        max_html_bytes: int = 5 * 1024 * 1024,
+        gate: NetworkGate | None = None,
+        http: SafeHttpClient | None = None,
+        asset_prefix: str | None = ASSET_PREFIX,
+        asset_resolver: AssetResolver | None = None,
+        prewarm_contexts: int = 2,
+        extra_args: tuple[str, ...] = (),
+    ) -> None:
+        self.executable_path = executable_path
+        self.slots = concurrency or (os.cpu_count() or 1) * 2
+        self.queue_size = queue_size
+        self.restart_after = restart_after
+        self.max_timeout_s = max_timeout_s
+        self.max_html_bytes = max_html_bytes
+        # The renderer owns its client (it closes it in close()); a render-only gate when none is given.
+        self.http = http or SafeHttpClient(gate or NetworkGate())
+        self.asset_prefix = asset_prefix
+        self.asset_resolver = asset_resolver
+        self.prewarm_contexts = max(0, prewarm_contexts)
+        self.launch_args = (*LAUNCH_ARGS, *extra_args)
+        self._semaphore = asyncio.Semaphore(self.slots)
+        self._pending = 0  # renders running + waiting for a slot
+        self._idle = asyncio.Event()  # set while no render runs: the pool refills only then
+        self._idle.set()
+        self._avg_render_s = 1.0
+        self._playwright: Playwright | None = None
+        self._current: _BrowserHandle | None = None
+        self._launch_lock = asyncio.Lock()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @classmethod
+    def from_settings(
+        cls,
+        render: RenderSettings,
+        gate: NetworkGate | None = None,
+        *,
+        net: NetSettings | None = None,
+        asset_resolver: AssetResolver | None = None,
+    ) -> ChromiumRenderer:
+        """Build from RenderSettings; sub-requests use ``gate`` (and ``net``'s timeout and size cap)."""
+        net = net or NetSettings()
+        gate = gate or NetworkGate.from_settings(net)
+        return cls(
+            executable_path=render.chromium_path,
+            concurrency=render.concurrency,
+            queue_size=render.queue_size,
+            restart_after=render.restart_after,
+            max_timeout_s=render.max_timeout_s,
+            max_html_bytes=render.max_html_bytes,
+            gate=gate,
+            http=SafeHttpClient.from_settings(net, gate),
+            asset_prefix=render.asset_prefix,
+            asset_resolver=asset_resolver,
+            prewarm_contexts=render.prewarm_contexts,
+            extra_args=tuple(render.extra_args),
+        )
+
+    # -- lifecycle
+
+    async def start(self) -> None:
+        if self._playwright is None:
+            self._playwright = await async_playwright().start()
+        async with self._launch_lock:
+            if self._current is None or not self._current.usable:
+                self._current = await self._launch()
+
+    async def close(self) -> None:
+        handle, self._current = self._current, None
+        if handle is not None:
+            await self._close_browser(handle)
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._playwright is not None:
+            await self._playwright.stop()
+            self._playwright = None
+        await self.http.aclose()
+
+    async def browser_pid(self) -> int | None:
+        """The current browser's process id (diagnostics, tests)."""
+        handle = self._current
+        return handle.pid if handle is not None else None
+
+    # -- rendering
+
+    async def render_pdf(self, html: str, options: PageOptions, *, timeout_s: float) -> RenderedPdf:
+        size = len(html.encode("utf-8"))
+        if size > self.max_html_bytes:
+            raise PayloadTooLarge(
+                f"HTML is {size} bytes; the limit is {self.max_html_bytes}",
+                details={"max_bytes": self.max_html_bytes},
+            )
+        params = pdf_params(options)
+        timeout_s = min(timeout_s, self.max_timeout_s)
+        async with self._slot():
+            started = time.perf_counter()
+            data = await self._render_with_retry(html, params, timeout_s)
+            elapsed = time.perf_counter() - started
+        self._avg_render_s = 0.8 * self._avg_render_s + 0.2 * elapsed
+        return RenderedPdf(data=data, pages=count_pages(data), engine=self.name, render_ms=elapsed * 1000)
+
+    @contextlib.asynccontextmanager
+    async def _slot(self) -> AsyncIterator[None]:
+        """A page slot; at most ``queue_size`` renders wait for one, the next gets QueueFull (429)."""
+        if self._pending >= self.slots + self.queue_size:
+            waiting = self._pending - self.slots + 1
+            retry_after = max(1, math.ceil(self._avg_render_s * waiting / self.slots))
+            raise QueueFull(
+                "Too many renders waiting; retry later",
+                retry_after=retry_after,
+                details={"concurrency": self.slots, "queue_size": self.queue_size},
+            )
+        self._pending += 1
+        self._idle.clear()
+        try:
+            async with self._semaphore:
+                yield
+        finally:
+            self._pending -= 1
+            if self._pending == 0:
+                self._idle.set()
+
+    async def _render_with_retry(self, html: str, params: PdfParams, timeout_s: float) -> bytes:
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        for attempt in (1, 2):
+            handle = await self._acquire()
+            try:
+                return await self._render_once(handle, html, params, deadline, timeout_s)
+            except _BrowserDied:
+                log.warning("chromium died during a render (attempt %d)", attempt)
+            finally:
+                self._release(handle)
+        raise RenderFailed("The browser crashed twice while rendering this document")
+
+    async def _render_once(
+        self, handle: _BrowserHandle, html: str, params: PdfParams, deadline: float, timeout_s: float
+    ) -> bytes:
+        context: BrowserContext | None = None
+        # Shielded so that a deadline hitting during context creation does not orphan the new context.
+        take = asyncio.ensure_future(self._take_context(handle))
+        try:
+            async with asyncio.timeout_at(deadline):
+                context, page = await asyncio.shield(take)
+                # Our deadline governs; Playwright's own timers only back it up.
+                page.set_default_timeout(timeout_s * 1000 + 5000)
+                await page.set_content(html, wait_until="load")
+                await page.evaluate("document.fonts.ready.then(() => true)")
+                data = await _print(page, params)
+        except TimeoutError:
+            if context is None:
+                take.add_done_callback(self._close_late)
+            # Awaited: the runaway page must be gone before its slot goes to the next render.
+            await self._dispose(handle, context)
+            self._spawn(self._refill(handle))
+            raise RenderTimeout(
+                f"Rendering took longer than {timeout_s:g} s", details={"timeout_s": timeout_s}
+            ) from None
+        except PlaywrightError as exc:
+            self._spawn(self._recycle(handle, context))
+            if await _died(handle, exc):
+                raise _BrowserDied from exc
+            raise RenderFailed(_playwright_message(exc)) from None
+        self._spawn(self._recycle(handle, context))  # not on the critical path
+        return data
+
+    async def _recycle(self, handle: _BrowserHandle, context: BrowserContext | None) -> None:
+        """After a render: close its context, then top the pool up (when idle, see _refill)."""
+        await self._dispose(handle, context)
+        await self._refill(handle)
+
+    # -- browsers
+
+    async def _acquire(self) -> _BrowserHandle:
+        async with self._launch_lock:
+            handle = self._current
+            if handle is None or not handle.usable:
+                if handle is not None:
+                    self._retire(handle)
+                if self._playwright is None:
+                    raise EngineUnavailable("The Chromium renderer is not started")
+                handle = self._current = await self._launch()
+            handle.in_flight += 1
+            handle.renders += 1
+            if handle.renders >= self.restart_after:
+                # Recycle: renders already on this browser finish there; the next ones get a new browser,
+                # launched now so that they do not wait for it.
+                self._current = None
+                self._retire(handle)
+                self._spawn(self._prelaunch())
+            return handle
+
+    def _release(self, handle: _BrowserHandle) -> None:
+        handle.in_flight -= 1
+        if handle.retiring and handle.in_flight == 0:
+            self._spawn(self._close_browser(handle))
+
+    def _retire(self, handle: _BrowserHandle) -> None:
+        handle.retiring = True
+        if handle.in_flight == 0:
+            self._spawn(self._close_browser(handle))
+
+    async def _prelaunch(self) -> None:
+        async with self._launch_lock:
+            if self._current is None and self._playwright is not None:
+                self._current = await self._launch()
+
+    async def _launch(self) -> _BrowserHandle:
+        assert self._playwright is not None
+        try:
+            browser = await self._playwright.chromium.launch(
+                executable_path=self.executable_path,
+                args=list(self.launch_args),
+                headless=True,
+                handle_sigint=False,
+                handle_sigterm=False,
+                handle_sighup=False,
+                timeout=30_000,
+            )
+        except PlaywrightError as exc:
+            raise EngineUnavailable(f"Chromium could not start: {_playwright_message(exc)}") from None
+        handle = _BrowserHandle(browser)
+        browser.on("disconnected", lambda _browser: setattr(handle, "dead", True))
+        handle.pid = await _browser_pid(browser)
+        self._spawn(self._refill(handle))
+        log.info("chromium started (pid %s)", handle.pid)
+        return handle
+
+    async def _close_browser(self, handle: _BrowserHandle) -> None:
+        contexts, handle.pool = handle.pool, []
+        handle.dead = True
+        try:
+            async with asyncio.timeout(CONTEXT_CLOSE_TIMEOUT_S):
+                for context, _page in contexts:
+                    await context.close()
+                await handle.browser.close()
+        except (PlaywrightError, TimeoutError):
+            handle.kill()
+
+    # -- contexts
+
+    async def _take_context(self, handle: _BrowserHandle) -> tuple[BrowserContext, Page]:
+        """A never-used context from the pool, or a new one when the pool is empty."""
+        while handle.pool:
+            context, page = handle.pool.pop()
+            if not page.is_closed():
+                return context, page
+        return await self._new_context(handle)
+
+    async def _refill(self, handle: _BrowserHandle) -> None:
+        """Top the pool up, only while no render runs: creating and warming a page costs Chromium's
+        browser process ~250 ms of work that would otherwise slow the renders (2 cores: measured 2x).
+        Under sustained load the pool stays empty and renders create their context inline."""
+        while self._wants_context(handle):
+            await self._wait_idle()
+            if not self._wants_context(handle):
+                return
+            handle.warming += 1
+            try:
+                pair = await self._new_context(handle)
+                await _warm_up(pair[1])
+            except PlaywrightError:
+                return
+            finally:
+                handle.warming -= 1
+            if handle.usable and not handle.retiring:
+                handle.pool.append(pair)
+            else:
+                await _quiet(pair[0].close())
+
+    async def _wait_idle(self) -> None:
+        """Until no render has run for IDLE_GRACE_S (back-to-back renders leave no real idle gap)."""
+        while True:
+            await self._idle.wait()
+            await asyncio.sleep(IDLE_GRACE_S)
+            if self._pending == 0:
+                return
+
+    def _wants_context(self, handle: _BrowserHandle) -> bool:
+        stocked = len(handle.pool) + handle.warming
+        return handle.usable and not handle.retiring and stocked < self.prewarm_contexts
+
+    async def _new_context(self, handle: _BrowserHandle) -> tuple[BrowserContext, Page]:
+        context = await handle.browser.new_context(
+            service_workers="block", java_script_enabled=True, accept_downloads=False
+        )
+        await context.add_init_script(INIT_SCRIPT)
+        await context.route("**/*", self._route)
+        await context.route_web_socket(lambda _url: True, _refuse_websocket)
+        return context, await context.new_page()
+
+    async def _dispose(self, handle: _BrowserHandle, context: BrowserContext | None) -> None:
+        """Close a used context; if Chromium does not manage within seconds (a wedged renderer), kill it."""
+        if context is None:
+            return
+        try:
+            async with asyncio.timeout(CONTEXT_CLOSE_TIMEOUT_S):
+                await context.close()
+        except PlaywrightError:
+            pass
+        except TimeoutError:
+            log.error("chromium did not close a context in %ss; killing it", CONTEXT_CLOSE_TIMEOUT_S)
+            handle.kill()
+
+    # -- network
+
+    async def _route(self, route: Route) -> None:
+        """Every request of every page: answered by us, never by Chromium's own network stack."""
+        request = route.request
+        url = request.url
+        try:
+            if url.startswith(("data:", "blob:")):
+                await route.fallback()
+            elif self.asset_prefix and url.startswith(self.asset_prefix):
+                await self._fulfill_asset(route, url)
+            else:
+                await self._fulfill_remote(route, url)
+        except PlaywrightError:
+            pass  # the context closed under us (render finished or timed out)
+
+    async def _fulfill_asset(self, route: Route, url: str) -> None:
+        body = await asyncio.to_thread(self.asset_resolver, url) if self.asset_resolver else None
+        if body is None:
+            await route.fulfill(status=404, body=b"")
+            return
+        content_type = mimetypes.guess_type(url.split("?", 1)[0])[0] or "application/octet-stream"
+        await route.fulfill(status=200, body=body, headers={"content-type": content_type})
+
+    async def _fulfill_remote(self, route: Route, url: str) -> None:
+        request = route.request
+        try:
+            result = await self.http.fetch(
+                url,
+                purpose="render",
+                method=request.method,
+                headers={k: v for k, v in request.headers.items() if k.lower() != "host"},
+                content=request.post_data_buffer,
+            )
+        except PressroomError as exc:
+            log.info("render request refused: %s", exc.message)
+            await route.abort("blockedbyclient")
+            return
+        headers = {k: v for k, v in result.headers.items() if k.lower() not in _HOP_HEADERS}
+        await route.fulfill(status=result.status, headers=headers, body=result.body)
+
+    # -- helpers
+
+    def _close_late(self, take: asyncio.Future[tuple[BrowserContext, Page]]) -> None:
+        if not take.cancelled() and take.exception() is None:
+            self._spawn(_quiet(take.result()[0].close()))
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+async def _print(page: Page, params: PdfParams) -> bytes:
+    return await page.pdf(
+        width=params.width,
+        height=params.height,
+        margin=PdfMargins(
+            top=params.margin["top"],
+            right=params.margin["right"],
+            bottom=params.margin["bottom"],
+            left=params.margin["left"],
+        ),
+        scale=params.scale,
+        print_background=params.print_background,
+        page_ranges=params.page_ranges,
+        display_header_footer=params.display_header_footer,
+        header_template=params.header_template,
+        footer_template=params.footer_template,
+        tagged=params.tagged,
+        outline=params.outline,
+        landscape=False,  # width/height are already swapped for landscape
+        prefer_css_page_size=False,
+    )
+
+
+async def _warm_up(page: Page) -> None:
+    """Print a blank page once, off the critical path: a fresh renderer process spends ~30-40% of its
+    first print initialising (fonts, print and header/footer machinery). Our own content only - no
+    tenant has touched this context."""
+    await page.set_content("<!doctype html><p>&nbsp;</p>")
+    await page.pdf(
+        display_header_footer=True,
+        header_template="<span></span>",
+        footer_template='<span class="pageNumber"></span>',
+    )
+
+
+async def _refuse_websocket(ws: WebSocketRoute) -> None:
+    # Not connecting to the server and closing: the page sees a failed socket, nothing leaves the machine.
+    with contextlib.suppress(PlaywrightError):
+        await ws.close(code=1008, reason="blocked by Pressroom")
+
+
+async def _quiet(awaitable: Awaitable[None]) -> None:
+    with contextlib.suppress(PlaywrightError):
+        await awaitable
+
+
+async def _died(handle: _BrowserHandle, exc: PlaywrightError) -> bool:
+    """Whether ``exc`` came from the browser dying; its 'disconnected' event may trail the error a little."""
+    if "closed" not in str(exc) and "crash" not in str(exc).lower():
+        return not handle.usable
+    for _ in range(20):
+        if not handle.usable:
+            return True
+        await asyncio.sleep(0.05)
+    return False
+
+
+def _playwright_message(exc: PlaywrightError) -> str:
+    lines = (exc.message or str(exc)).strip().splitlines()
+    return (lines[0].removeprefix("Error: ")[:500] if lines else "") or "Chromium failed"
