@@ -25,7 +25,7 @@ from pressroom.rendering.host import BlockingRenderer
 from pressroom.storage.filesystem import FilesystemBlobStore
 from pressroom.storage.signing import UrlSigner
 from pressroom.templates.service import TemplateService
-from pressroom.webhooks.service import WebhookDispatcher
+from pressroom.webhooks.service import WebhookDispatcher, job_webhook_outbox
 
 log = logging.getLogger("pressroom")
 
@@ -80,7 +80,7 @@ def build(settings: Settings) -> Container:
     operations.register("generate", generator.generate)
     operations.register("transform", generator.transform)
 
-    runner = JobRunner(db, store, operations, settings.jobs, settings.retention_days)
+    runner = JobRunner(db, store, operations, settings.jobs, settings.retention_days, [job_webhook_outbox])
     webhooks = WebhookDispatcher(db, net, documents, settings.webhooks)
     queue = EmbeddedQueue(db, runner, settings.jobs, background_tasks=[webhooks.deliver_due])
     return Container(

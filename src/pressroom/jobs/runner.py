@@ -10,14 +10,17 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
+
+from sqlalchemy.orm import Session
 
 from pressroom.config import JobSettings
 from pressroom.core.clock import utcnow
 from pressroom.core.errors import PressroomError, QueueFull
 from pressroom.core.ids import new_id
-from pressroom.db.models import Document, Job, WebhookDelivery
+from pressroom.db.models import Document, Job
 from pressroom.db.session import Database
 from pressroom.jobs.operations import JobContext, OperationRegistry, Output
 from pressroom.jobs.repository import JobRepository
@@ -29,6 +32,19 @@ log = logging.getLogger("pressroom.jobs")
 RETRYABLE_CODES = frozenset({"ENGINE_UNAVAILABLE", "INTERNAL_ERROR"})
 
 
+class FinishHook(Protocol):
+    """Runs inside the transaction that ends a job (completed or failed): its writes commit with it.
+
+    This is where the credit ledger settles, the webhook outbox is written and batches are counted, so
+    none of them can disagree with the job's final state.
+    """
+
+    def __call__(self, session: Session, job: Job, document: Document | None) -> None: ...
+
+
+RetentionPolicy = Callable[[Session, Job], timedelta]
+
+
 class JobRunner:
     def __init__(
         self,
@@ -37,12 +53,16 @@ class JobRunner:
         operations: OperationRegistry,
         settings: JobSettings,
         retention_days: int,
+        finish_hooks: list[FinishHook] | None = None,
+        retention: RetentionPolicy | None = None,
     ) -> None:
         self.db = db
         self.store = store
         self.operations = operations
         self.settings = settings
-        self.retention = timedelta(days=retention_days)
+        default_retention = timedelta(days=retention_days)
+        self.retention: RetentionPolicy = retention or (lambda _session, _job: default_retention)
+        self.finish_hooks: list[FinishHook] = list(finish_hooks or [])
         self.owner = f"runner-{uuid.uuid4().hex[:12]}"
         self._held: set[str] = set()
         self._held_lock = threading.Lock()
@@ -138,12 +158,13 @@ class JobRunner:
                 storage_key=key,
                 doc_metadata=job.job_metadata,
                 created_at=now,
-                expires_at=now + self.retention,
+                expires_at=now + self.retention(session, job),
             )
             session.add(document)
             job.status, job.document_id, job.completed_at = "completed", document.id, now
             job.lease_owner = job.lease_expires_at = None
-            self._outbox(session, job, document_id=document.id)
+            session.flush()
+            self._run_hooks(session, job, document)
 
     def _fail(self, job_id: str, code: str, message: str, details: Any = None) -> None:
         with self.db.session() as session:
@@ -154,7 +175,8 @@ class JobRunner:
             job.error_details = details if isinstance(details, dict) else None
             job.completed_at = utcnow()
             job.lease_owner = job.lease_expires_at = None
-            self._outbox(session, job, document_id=None)
+            session.flush()
+            self._run_hooks(session, job, None)
 
     def _reschedule(self, job_id: str, exc: Exception, delay_s: float, count_attempt: bool = True) -> None:
         log.warning("job %s: retrying in %.1fs after %s", job_id, delay_s, exc)
@@ -167,24 +189,6 @@ class JobRunner:
             if not count_attempt:
                 job.attempts -= 1
 
-    @staticmethod
-    def _outbox(session: Any, job: Job, document_id: str | None) -> None:
-        if not job.webhook_url:
-            return
-        error = {"code": job.error_code, "message": job.error_message} if job.error_code else None
-        session.add(
-            WebhookDelivery(
-                id=new_id("msg"),
-                account_id=job.account_id,
-                job_id=job.id,
-                event=f"job.{job.status}",
-                url=job.webhook_url,
-                payload={
-                    "job_id": job.id,
-                    "status": job.status,
-                    "document_id": document_id,
-                    "metadata": job.job_metadata,
-                    "error": error,
-                },
-            )
-        )
+    def _run_hooks(self, session: Session, job: Job, document: Document | None) -> None:
+        for hook in self.finish_hooks:
+            hook(session, job, document)

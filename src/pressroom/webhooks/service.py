@@ -13,10 +13,14 @@ import time
 from datetime import timedelta
 from typing import Protocol
 
+from sqlalchemy.orm import Session
+
 from pressroom.accounts.repository import AccountRepository
 from pressroom.config import WebhookSettings
 from pressroom.core.clock import utcnow
 from pressroom.core.crypto import standard_webhook_signature
+from pressroom.core.ids import new_id
+from pressroom.db.models import Document, Job, WebhookDelivery
 from pressroom.db.session import Database
 from pressroom.documents.repository import DocumentRepository
 from pressroom.documents.service import DocumentService
@@ -95,3 +99,26 @@ class WebhookDispatcher:
             else:
                 delay = self.settings.backoff_base_s**delivery.attempts
                 delivery.status, delivery.next_attempt_at = "pending", utcnow() + timedelta(seconds=delay)
+
+
+def job_webhook_outbox(session: Session, job: Job, document: Document | None) -> None:
+    """Finish hook: the per-request ``webhook_url`` gets one outbox row, in the job's final transaction."""
+    if not job.webhook_url:
+        return
+    error = {"code": job.error_code, "message": job.error_message} if job.error_code else None
+    session.add(
+        WebhookDelivery(
+            id=new_id("msg"),
+            account_id=job.account_id,
+            job_id=job.id,
+            event=f"job.{job.status}",
+            url=job.webhook_url,
+            payload={
+                "job_id": job.id,
+                "status": job.status,
+                "document_id": document.id if document else None,
+                "metadata": job.job_metadata,
+                "error": error,
+            },
+        )
+    )

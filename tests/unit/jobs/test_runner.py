@@ -23,6 +23,7 @@ from pressroom.jobs.service import JobService
 from pressroom.keys.service import Principal
 from pressroom.queue.embedded import EmbeddedQueue
 from pressroom.storage.filesystem import FilesystemBlobStore
+from pressroom.webhooks.service import job_webhook_outbox
 
 
 class Recorder:
@@ -62,7 +63,7 @@ def setup(
     registry.register("echo", operation)
     store = FilesystemBlobStore(tmp_path / "blobs")
     settings = JobSettings(lease_s=1.0, poll_interval_s=0.05, max_attempts=3)
-    runner = JobRunner(db, store, registry, settings, retention_days=1)
+    runner = JobRunner(db, store, registry, settings, retention_days=1, finish_hooks=[job_webhook_outbox])
     queue = EmbeddedQueue(db, runner, settings)
     service = JobService(db, runner, queue, AllowAll())
     yield db, service, runner, operation, Principal(account.id, "key_x", "live"), store
