@@ -44,6 +44,8 @@ class ApiKey(Base):
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(200), default="")
     mode: Mapped[str] = mapped_column(String(8))
+    # admin keys manage keys, clients and webhooks; standard keys only use the API.
+    role: Mapped[str] = mapped_column(String(16), default="standard")
     prefix: Mapped[str] = mapped_column(String(16))
     last_four: Mapped[str] = mapped_column(String(4))
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
@@ -87,6 +89,8 @@ class Job(Base):
     status: Mapped[str] = mapped_column(String(16), default="pending")
     is_async: Mapped[bool] = mapped_column(default=False)
     key_mode: Mapped[str] = mapped_column(String(8), default="live")
+    key_id: Mapped[str | None] = mapped_column(String(40), default=None, index=True)
+    price: Mapped[int] = mapped_column(Integer, default=0)
     input: Mapped[dict[str, Any]] = mapped_column(default=dict)
     job_metadata: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
     webhook_url: Mapped[str | None] = mapped_column(Text, default=None)
@@ -126,12 +130,18 @@ class WebhookDelivery(Base):
 
     __tablename__ = "webhook_deliveries"
     __table_args__ = (
-        UniqueConstraint("job_id", "event", name="uq_webhook_job_event"),
+        # One delivery per (subject, event, target): a job finishing twice cannot notify twice.
+        UniqueConstraint("subject_id", "event", "target", name="uq_webhook_subject_event_target"),
         Index("ix_webhook_due", "status", "next_attempt_at"),
     )
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
-    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
+    job_id: Mapped[str | None] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), default=None)
+    # What the event is about (job, template or batch id) and where it goes ("request" = the job's
+    # own webhook_url, else a webhook endpoint id).
+    subject_id: Mapped[str] = mapped_column(String(40))
+    target: Mapped[str] = mapped_column(String(40), default="request")
+    endpoint_id: Mapped[str | None] = mapped_column(String(40), default=None, index=True)
     event: Mapped[str] = mapped_column(String(40))
     url: Mapped[str] = mapped_column(Text)
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)

@@ -111,6 +111,8 @@ def job_webhook_outbox(session: Session, job: Job, document: Document | None) ->
             id=new_id("msg"),
             account_id=job.account_id,
             job_id=job.id,
+            subject_id=job.id,
+            target="request",
             event=f"job.{job.status}",
             url=job.webhook_url,
             payload={
