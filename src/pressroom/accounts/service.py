@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pressroom.accounts.repository import AccountRepository
 from pressroom.core.crypto import new_webhook_secret
-from pressroom.core.errors import NotFound
+from pressroom.core.errors import Conflict, NotFound, ValidationFailed
 from pressroom.core.ids import new_id
 from pressroom.db.models import Account
 from pressroom.db.session import Database
@@ -14,22 +14,44 @@ class AccountService:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def get_or_create(self, name: str) -> tuple[Account, bool]:
+    def get_or_create(self, name: str, plan: str = "free") -> tuple[Account, bool]:
         with self.db.session() as session:
             repo = AccountRepository(session)
             existing = repo.by_name(name)
             if existing is not None:
                 return existing, False
-            account = Account(id=new_id("acc"), name=name, plan="free", webhook_secret=new_webhook_secret())
+            account = Account(id=new_id("acc"), name=name, plan=plan, webhook_secret=new_webhook_secret())
             return repo.add(account), True
 
     def get(self, account_id: str) -> Account:
         with self.db.session() as session:
             account = AccountRepository(session).get(account_id)
             if account is None:
-                raise NotFound("Account not found")
+                raise NotFound("Account not found", code="ACCOUNT_NOT_FOUND")
             return account
 
-    def list(self) -> list[Account]:
+    def all(self) -> list[Account]:
         with self.db.session() as session:
             return AccountRepository(session).all()
+
+    def rename(self, account_id: str, name: str) -> Account:
+        with self.db.session() as session:
+            repo = AccountRepository(session)
+            account = repo.get(account_id)
+            if account is None:
+                raise NotFound("Account not found", code="ACCOUNT_NOT_FOUND")
+            clash = repo.by_name(name)
+            if clash is not None and clash.id != account_id:
+                raise Conflict(f"An account named {name!r} already exists", code="ACCOUNT_NAME_TAKEN")
+            account.name = name
+            return account
+
+    def set_plan(self, account_id: str, plan: str, known_plans: list[str]) -> Account:
+        if plan not in known_plans:
+            raise ValidationFailed(f"Unknown plan {plan!r}; one of {', '.join(known_plans)}")
+        with self.db.session() as session:
+            account = AccountRepository(session).get(account_id)
+            if account is None:
+                raise NotFound("Account not found", code="ACCOUNT_NOT_FOUND")
+            account.plan = plan
+            return account

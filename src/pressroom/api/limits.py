@@ -74,3 +74,27 @@ class BodySizeLimit:
             }
         )
         await send({"type": "http.response.body", "body": payload})
+
+
+class RateLimitHeaders:
+    """Adds the RateLimit-* headers computed during auth to whatever response the route produced."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                extra = scope.get("state", {}).get("rate_limit_headers")
+                if extra:
+                    message["headers"] = [
+                        *message.get("headers", []),
+                        *((k.lower().encode(), v.encode()) for k, v in extra.items()),
+                    ]
+            await send(message)
+
+        await self.app(scope, receive, with_headers)

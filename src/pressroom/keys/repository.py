@@ -1,9 +1,11 @@
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import datetime
+
+from sqlalchemy import String, func, select
 from sqlalchemy.orm import Session
 
-from pressroom.db.models import ApiKey
+from pressroom.db.models import ApiKey, Job
 
 
 class ApiKeyRepository:
@@ -21,8 +23,20 @@ class ApiKeyRepository:
     def get(self, key_id: str) -> ApiKey | None:
         return self.session.get(ApiKey, key_id)
 
-    def list(self, account_id: str | None = None) -> list[ApiKey]:
+    def for_account(self, account_id: str | None = None) -> list[ApiKey]:
         query = select(ApiKey).order_by(ApiKey.created_at)
         if account_id is not None:
             query = query.where(ApiKey.account_id == account_id)
         return list(self.session.scalars(query))
+
+    def documents_per_day(self, key_ids: list[str], since: datetime) -> dict[tuple[str, str], int]:
+        """(key id, YYYY-MM-DD) -> jobs submitted with that key that day."""
+        if not key_ids:
+            return {}
+        day = func.substr(func.cast(Job.created_at, String), 1, 10)
+        rows = self.session.execute(
+            select(Job.key_id, day, func.count())
+            .where(Job.key_id.in_(key_ids), Job.created_at >= since)
+            .group_by(Job.key_id, day)
+        )
+        return {(str(key_id), str(date)): int(count) for key_id, date, count in rows}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
 from typing import Literal
 
 from pressroom.core.clock import utcnow
@@ -24,6 +25,16 @@ class Principal:
     account_id: str
     key_id: str
     mode: str
+    role: str = "standard"
+    # None: every scope (API keys); a set: what an OAuth token was granted.
+    scopes: frozenset[str] | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    def allows(self, scope: str) -> bool:
+        return self.scopes is None or scope in self.scopes
 
 
 @dataclass(frozen=True)
@@ -36,13 +47,14 @@ class ApiKeyService:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def create(self, account_id: str, mode: KeyMode = "live", name: str = "") -> IssuedKey:
+    def create(self, account_id: str, mode: KeyMode = "live", name: str = "", role: str = "standard") -> IssuedKey:
         secret = f"pr_{mode}_{secrets.token_urlsafe(32)}"
         record = ApiKey(
             id=new_id("key"),
             account_id=account_id,
             name=name,
             mode=mode,
+            role=role,
             prefix=secret[:12],
             last_four=secret[-4:],
             key_hash=sha256_hex(secret),
@@ -51,9 +63,18 @@ class ApiKeyService:
             ApiKeyRepository(session).add(record)
         return IssuedKey(record=record, secret=secret)
 
-    def list(self, account_id: str | None = None) -> list[ApiKey]:
+    def for_account(self, account_id: str | None = None) -> list[ApiKey]:
         with self.db.session() as session:
-            return ApiKeyRepository(session).list(account_id)
+            return ApiKeyRepository(session).for_account(account_id)
+
+    def daily_usage(self, keys: list[ApiKey], days: int = 7) -> dict[str, list[tuple[str, int]]]:
+        """Per key: [(YYYY-MM-DD, documents)] for the last ``days`` days, oldest first, zeros included."""
+        today = utcnow().date()
+        dates = [(today - timedelta(days=offset)).isoformat() for offset in range(days - 1, -1, -1)]
+        since = datetime.combine(today - timedelta(days=days - 1), time.min, tzinfo=UTC)
+        with self.db.session() as session:
+            counts = ApiKeyRepository(session).documents_per_day([k.id for k in keys], since)
+        return {key.id: [(date, counts.get((key.id, date), 0)) for date in dates] for key in keys}
 
     def revoke(self, key_id: str, account_id: str | None = None) -> ApiKey:
         with self.db.session() as session:
@@ -77,4 +98,4 @@ class ApiKeyService:
             now = utcnow()
             if record.last_used_at is None or (now - record.last_used_at).total_seconds() > 60:
                 record.last_used_at = now  # throttled: one write a minute per key, not per request
-            return Principal(account_id=record.account_id, key_id=record.id, mode=record.mode)
+            return Principal(account_id=record.account_id, key_id=record.id, mode=record.mode, role=record.role)

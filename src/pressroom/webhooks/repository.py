@@ -2,18 +2,23 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from pressroom.db.models import WebhookDelivery
+from pressroom.db.models_tenancy import WebhookAttempt, WebhookEndpoint
 
 
 class WebhookRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
+    # -- deliveries (the outbox) ----------------------------------------------------------------------
     def get(self, delivery_id: str) -> WebhookDelivery | None:
         return self.session.get(WebhookDelivery, delivery_id)
+
+    def add_delivery(self, delivery: WebhookDelivery) -> None:
+        self.session.add(delivery)
 
     def for_job(self, job_id: str) -> list[WebhookDelivery]:
         return list(self.session.scalars(select(WebhookDelivery).where(WebhookDelivery.job_id == job_id)))
@@ -39,3 +44,53 @@ class WebhookRepository:
             if result.rowcount == 1:  # type: ignore[attr-defined]
                 claimed.append(delivery_id)
         return claimed
+
+    def deliveries_page(self, endpoint_id: str, limit: int, offset: int) -> tuple[list[WebhookDelivery], int]:
+        where = WebhookDelivery.endpoint_id == endpoint_id
+        total = self.session.scalar(select(func.count()).select_from(WebhookDelivery).where(where)) or 0
+        rows = self.session.scalars(
+            select(WebhookDelivery)
+            .where(where)
+            .order_by(WebhookDelivery.created_at.desc(), WebhookDelivery.id)
+            .limit(limit)
+            .offset(offset)
+        )
+        return list(rows), total
+
+    def add_attempt(self, attempt: WebhookAttempt) -> None:
+        self.session.add(attempt)
+
+    def attempts(self, delivery_ids: list[str]) -> list[WebhookAttempt]:
+        if not delivery_ids:
+            return []
+        query = (
+            select(WebhookAttempt)
+            .where(WebhookAttempt.delivery_id.in_(delivery_ids))
+            .order_by(WebhookAttempt.attempted_at)
+        )
+        return list(self.session.scalars(query))
+
+    # -- endpoints (subscriptions) --------------------------------------------------------------------
+    def add_endpoint(self, endpoint: WebhookEndpoint) -> WebhookEndpoint:
+        self.session.add(endpoint)
+        self.session.flush()
+        return endpoint
+
+    def endpoint(self, account_id: str, endpoint_id: str) -> WebhookEndpoint | None:
+        return self.session.scalar(
+            select(WebhookEndpoint).where(WebhookEndpoint.id == endpoint_id, WebhookEndpoint.account_id == account_id)
+        )
+
+    def endpoint_any(self, endpoint_id: str) -> WebhookEndpoint | None:
+        return self.session.get(WebhookEndpoint, endpoint_id)
+
+    def endpoints(self, account_id: str) -> list[WebhookEndpoint]:
+        query = select(WebhookEndpoint).where(WebhookEndpoint.account_id == account_id)
+        return list(self.session.scalars(query.order_by(WebhookEndpoint.created_at)))
+
+    def subscribed(self, account_id: str) -> list[WebhookEndpoint]:
+        query = select(WebhookEndpoint).where(WebhookEndpoint.account_id == account_id, WebhookEndpoint.enabled)
+        return list(self.session.scalars(query))
+
+    def delete_endpoint(self, endpoint: WebhookEndpoint) -> None:
+        self.session.delete(endpoint)

@@ -1,0 +1,217 @@
+"""The credit ledger and plan limits.
+
+Admission happens in the transaction that creates the job: the account row is locked, limits are checked,
+and the price is reserved (a negative entry). The job's final transaction settles the reservation (the
+charge becomes final) or releases it (a refund). Balance is always the sum of the ledger, so a charge can
+only exist once and a failed job is never charged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from pressroom.config import BillingSettings, Plan
+from pressroom.core.clock import utcnow
+from pressroom.core.errors import (
+    DailyLimitExceeded,
+    InsufficientCredits,
+    NotFound,
+    PlanForbidsOption,
+    QuotaExceeded,
+)
+from pressroom.core.ids import new_id
+from pressroom.credits.pricing import price, used_options
+from pressroom.credits.repository import CreditRepository
+from pressroom.db.models import Document, Job
+from pressroom.db.models_tenancy import CreditEntry
+from pressroom.db.session import Database
+from pressroom.keys.service import Principal
+
+
+def month_bounds(now: datetime) -> tuple[datetime, datetime]:
+    start = now.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    end = (start + timedelta(days=32)).replace(day=1)
+    return start, end
+
+
+def day_start(now: datetime) -> datetime:
+    return now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+@dataclass(frozen=True)
+class Admission:
+    price: int
+    balance_after: int
+
+
+@dataclass(frozen=True)
+class Usage:
+    plan: str
+    period_start: datetime
+    period_end: datetime
+    documents_used: int
+    documents_limit: int | None
+    operations: dict[str, int]
+    credits_charged: int
+    credits_left: int
+
+
+class CreditService:
+    def __init__(self, db: Database, settings: BillingSettings) -> None:
+        self.db = db
+        self.settings = settings
+
+    def plan(self, name: str) -> Plan:
+        return self.settings.plans.get(name) or self.settings.plans[self.settings.default_plan]
+
+    # -- admission (inside the job-creating transaction) ----------------------------------------------
+    def admit(
+        self, session: Session, principal: Principal, operation: str, request: dict[str, Any], webhook: bool
+    ) -> Admission:
+        repo = CreditRepository(session)
+        account = repo.lock_account(principal.account_id)
+        if account is None:
+            raise NotFound("Account not found", code="ACCOUNT_NOT_FOUND")
+        plan = self.plan(account.plan)
+        self._check_options(plan, account.plan, operation, request, webhook)
+        now = utcnow()
+        if principal.mode == "test":
+            self._check_test_key(repo, principal, now)
+            return Admission(price=0, balance_after=self._balance(repo, account.id, plan, now))
+        start, _ = month_bounds(now)
+        used = repo.jobs_since(account.id, start)
+        if plan.monthly_documents is not None and used >= plan.monthly_documents:
+            raise QuotaExceeded(
+                f"The {account.plan} plan allows {plan.monthly_documents} documents a month",
+                details={"limit": plan.monthly_documents, "used": used, "plan": account.plan},
+            )
+        cost = price(self.settings.pricing, operation, request)
+        balance = self._balance(repo, account.id, plan, now)
+        if balance < cost:
+            raise InsufficientCredits(
+                f"This request costs {cost} credits; {balance} left",
+                details={"price": cost, "credits_left": balance, "plan": account.plan},
+            )
+        return Admission(price=cost, balance_after=balance - cost)
+
+    def reserve(self, session: Session, job: Job) -> None:
+        if job.price > 0:
+            CreditRepository(session).add(
+                CreditEntry(
+                    id=new_id("cre"), account_id=job.account_id, job_id=job.id, kind="reserve", amount=-job.price
+                )
+            )
+
+    def _check_options(
+        self, plan: Plan, plan_name: str, operation: str, request: dict[str, Any], webhook: bool
+    ) -> None:
+        forbidden = sorted(used_options(operation, request) & set(plan.forbidden_options))
+        if webhook and not plan.webhooks:
+            forbidden.append("webhook_url")
+        if forbidden:
+            raise PlanForbidsOption(
+                f"The {plan_name} plan does not allow: {', '.join(forbidden)}",
+                details={"options": forbidden, "plan": plan_name},
+            )
+
+    def _check_test_key(self, repo: CreditRepository, principal: Principal, now: datetime) -> None:
+        limit = self.settings.test_keys.documents_per_day
+        used = repo.jobs_since(principal.account_id, day_start(now), key_id=principal.key_id)
+        if used >= limit:
+            retry = int((day_start(now) + timedelta(days=1) - now).total_seconds()) + 1
+            raise DailyLimitExceeded(
+                f"Test keys are limited to {limit} documents a day",
+                details={"limit": limit, "used": used},
+                retry_after=retry,
+            )
+
+    def _balance(self, repo: CreditRepository, account_id: str, plan: Plan, now: datetime) -> int:
+        """The balance, after topping up to the plan's monthly allowance once per period."""
+        balance = repo.balance(account_id)
+        period = now.strftime("%Y-%m")
+        if not repo.has_period_entry(account_id, "allowance", period):
+            top_up = max(0, plan.monthly_credits - balance)
+            repo.add(
+                CreditEntry(
+                    id=new_id("cre"),
+                    account_id=account_id,
+                    kind="allowance",
+                    amount=top_up,
+                    period=period,
+                    note=f"monthly allowance top-up to {plan.monthly_credits}",
+                )
+            )
+            balance += top_up
+        return balance
+
+    # -- the job's final transaction ------------------------------------------------------------------
+    def settle_or_release(self, session: Session, job: Job, document: Document | None) -> None:
+        """Finish hook: completed -> the reservation becomes the charge; failed/canceled -> refund."""
+        repo = CreditRepository(session)
+        if repo.job_entry(job.id, "reserve") is None:
+            return
+        if repo.job_entry(job.id, "settle") or repo.job_entry(job.id, "release"):
+            return
+        if job.status == "completed":
+            repo.add(CreditEntry(id=new_id("cre"), account_id=job.account_id, job_id=job.id, kind="settle", amount=0))
+        else:
+            repo.add(
+                CreditEntry(
+                    id=new_id("cre"), account_id=job.account_id, job_id=job.id, kind="release", amount=job.price
+                )
+            )
+
+    # -- reads and admin ------------------------------------------------------------------------------
+    def credits_left(self, account_id: str) -> int:
+        """The balance, including this period's allowance (granted on first look, once)."""
+        with self.db.session() as session:  # the common case reads only: the allowance is already there
+            repo = CreditRepository(session)
+            if repo.has_period_entry(account_id, "allowance", utcnow().strftime("%Y-%m")):
+                return repo.balance(account_id)
+        try:
+            with self.db.session() as session:
+                repo = CreditRepository(session)
+                account = repo.lock_account(account_id)
+                if account is None:
+                    return 0
+                return self._balance(repo, account_id, self.plan(account.plan), utcnow())
+        except IntegrityError:  # another request granted the allowance first: it is there now
+            with self.db.session() as session:
+                return CreditRepository(session).balance(account_id)
+
+    def usage(self, account_id: str, plan_name: str) -> Usage:
+        now = utcnow()
+        start, end = month_bounds(now)
+        with self.db.session() as session:
+            repo = CreditRepository(session)
+            return Usage(
+                plan=plan_name,
+                period_start=start,
+                period_end=end,
+                documents_used=repo.jobs_since(account_id, start),
+                documents_limit=self.plan(plan_name).monthly_documents,
+                operations=repo.completed_by_operation(account_id, start, end),
+                credits_charged=repo.charged_since(account_id, start),
+                credits_left=self.credits_left(account_id),
+            )
+
+    def grant(self, account_id: str, amount: int, note: str = "") -> int:
+        with self.db.session() as session:
+            repo = CreditRepository(session)
+            repo.lock_account(account_id)
+            repo.add(CreditEntry(id=new_id("cre"), account_id=account_id, kind="grant", amount=amount, note=note))
+            return repo.balance(account_id)
+
+    def retention(self, session: Session, job: Job) -> timedelta:
+        """Retention policy hook: the plan's retention; test keys keep documents one hour."""
+        if job.key_mode == "test":
+            return timedelta(seconds=self.settings.test_keys.retention_s)
+        from pressroom.accounts.repository import AccountRepository
+
+        account = AccountRepository(session).get(job.account_id)
+        return timedelta(days=self.plan(account.plan if account else self.settings.default_plan).retention_days)

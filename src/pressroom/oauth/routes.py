@@ -1,0 +1,81 @@
+"""POST /oauth/token (client credentials; form, JSON or HTTP Basic) and client management."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import JSONResponse
+
+from pressroom.api.deps import Principal, require_admin, services
+from pressroom.bootstrap import Container
+from pressroom.core.errors import ValidationFailed
+from pressroom.core.pagination import Page
+from pressroom.oauth.schemas import ClientCreate, ClientCreated, ClientOut, TokenRequest, TokenResponse
+
+router = APIRouter(tags=["oauth"])
+
+
+async def _token_request(request: Request) -> TokenRequest:
+    raw = await request.body()
+    content_type = request.headers.get("content-type", "")
+    try:
+        if "application/json" in content_type:
+            fields = json.loads(raw or b"{}")
+        else:
+            fields = {k: v[0] for k, v in parse_qs(raw.decode()).items()}
+    except (ValueError, UnicodeDecodeError):
+        raise ValidationFailed("The token request body is malformed") from None
+    if not isinstance(fields, dict):
+        raise ValidationFailed("The token request body must be an object")
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "basic":  # RFC 6749 2.3.1: client credentials in HTTP Basic
+        try:
+            client_id, _, secret = base64.b64decode(value).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            raise ValidationFailed("Malformed Basic credentials") from None
+        fields.setdefault("client_id", client_id)
+        fields.setdefault("client_secret", secret)
+    return TokenRequest.model_validate(fields)
+
+
+@router.post("/oauth/token", response_model=TokenResponse)
+async def token(request: Request) -> JSONResponse:
+    container: Container = request.app.state.container
+    body = await _token_request(request)
+    if not body.client_id or not body.client_secret:
+        raise ValidationFailed("client_id and client_secret are required")
+    from starlette.concurrency import run_in_threadpool
+
+    issued = await run_in_threadpool(
+        container.oauth.issue, body.grant_type, body.client_id, body.client_secret, body.scope
+    )
+    out = TokenResponse(access_token=issued.token, expires_in=issued.expires_in, scope=issued.scope)
+    return JSONResponse(out.model_dump(), headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
+
+
+@router.get("/v1/oauth-clients", response_model=Page[ClientOut])
+def list_clients(
+    principal: Principal = Depends(require_admin), container: Container = Depends(services)
+) -> Page[ClientOut]:
+    data = [ClientOut.model_validate(c) for c in container.oauth.list_clients(principal.account_id)]
+    return Page(data=data, total=len(data), limit=len(data), offset=0)
+
+
+@router.post("/v1/oauth-clients", status_code=201, response_model=ClientCreated)
+def create_client(
+    body: ClientCreate, principal: Principal = Depends(require_admin), container: Container = Depends(services)
+) -> ClientCreated:
+    issued = container.oauth.create_client(principal.account_id, body.name, body.scopes, body.mode)
+    return ClientCreated(**ClientOut.model_validate(issued.record).model_dump(), client_secret=issued.secret)
+
+
+@router.delete("/v1/oauth-clients/{client_id}", status_code=204)
+def revoke_client(
+    client_id: str, principal: Principal = Depends(require_admin), container: Container = Depends(services)
+) -> Response:
+    container.oauth.revoke_client(principal.account_id, client_id)
+    return Response(status_code=204)
