@@ -1,0 +1,300 @@
+"""The one PDF pipeline, in its documented order, run inside a sandbox process.
+
+    merge -> split -> embed -> metadata -> watermark (+ TEST for test keys) -> PDF/A | Factur-X
+          -> compress -> sign -> encrypt
+
+Structural steps work on one in-memory pikepdf document; the document is written once (compression and
+encryption are options of that write). PDF/A and Factur-X write-and-validate; signing appends an
+incremental revision. When a signature and encryption are both asked for, the file is encrypted in the
+write and the signature is appended afterwards under the owner password, because encrypting a signed
+file would rewrite it and invalidate the signature: the result is "signed, then only openable with the
+password", which is what the order promises.
+
+Inputs and outputs are plain picklable values (``Plan`` -> ``Result``), so this module is the whole
+contract between the service (parent process) and the sandbox.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from typing import Any
+
+import pikepdf
+
+from pressroom.core.errors import IncompatibleOptions, PdfaNotPossible
+from pressroom.pdf import attach, compress, encrypt, facturx, merge, metadata, pdfa, preview, sign, split, watermark
+from pressroom.pdf.safeopen import open_pdf
+from pressroom.pdf.sign import SignRequest
+
+
+@dataclass
+class SourcePdf:
+    data: bytes
+    password: str | None = None
+    label: str = "source"
+
+
+@dataclass
+class Attachment:
+    name: str
+    data: bytes
+    mime_type: str | None = None
+    description: str = ""
+    relationship: attach.Relationship = "Unspecified"
+
+
+@dataclass
+class Watermark:
+    kind: str  # "text" | "image" | "pdf"
+    text: str | None = None
+    font_size: float = 72.0
+    color: str = "#FF0000"
+    opacity: float = 0.3
+    angle: float = 45.0
+    position: str = "center"
+    data: bytes | None = None
+    mime_type: str = "image/png"
+    width_pt: float | None = None
+    page: int = 1
+    password: str | None = None
+    pages: str | None = None  # page expression; None = every page
+
+
+@dataclass
+class Compression:
+    images: bool = False
+    quality: int = 75
+    max_dpi: int | None = 150
+    object_streams: bool = True
+
+
+@dataclass
+class FacturX:
+    xml: bytes
+    profile: facturx.Profile
+    relationship: str = "Data"
+
+
+@dataclass
+class Encryption:
+    user_password: str
+    owner_password: str | None = None
+    permissions: dict[str, bool] = field(default_factory=dict)
+    algorithm: encrypt.Algorithm = "aes256"
+
+
+@dataclass
+class Plan:
+    sources: list[SourcePdf]
+    max_pages: int = 10_000
+    split: str | None = None
+    attachments: list[Attachment] = field(default_factory=list)
+    metadata: dict[str, Any] | None = None
+    watermarks: list[Watermark] = field(default_factory=list)
+    test_mode: bool = False
+    pdfa: str | None = None
+    facturx: FacturX | None = None
+    compress: Compression | None = None
+    sign: SignRequest | None = None
+    encrypt: Encryption | None = None
+
+
+@dataclass
+class Result:
+    data: bytes
+    pages: int
+    report: dict[str, Any]
+
+
+def check_compatible(plan: Plan) -> None:
+    """Refuse combinations no file can satisfy, naming both options (422 INCOMPATIBLE_OPTIONS)."""
+    archival = "factur_x" if plan.facturx is not None else ("pdf_format" if plan.pdfa else None)
+    if archival and plan.encrypt is not None:
+        raise IncompatibleOptions(
+            f"{archival} and encryption cannot be combined: PDF/A forbids encryption",
+            details={"options": [archival, "encryption"]},
+        )
+    if plan.facturx is not None and plan.pdfa and pdfa.normalize_level(plan.pdfa)[0] != "3":
+        raise IncompatibleOptions(
+            f"factur_x requires PDF/A-3 but pdf_format is PDF/A-{plan.pdfa}",
+            details={"options": ["factur_x", "pdf_format"]},
+        )
+    if plan.pdfa and plan.attachments and pdfa.normalize_level(plan.pdfa)[0] in "12":
+        raise IncompatibleOptions(
+            f"embed_files and PDF/A-{pdfa.normalize_level(plan.pdfa)}: only PDF/A-3 allows embedded files",
+            details={"options": ["embed_files", "pdf_format"]},
+        )
+
+
+def run(plan: Plan) -> Result:
+    """Execute ``plan``; the entry point the sandbox calls."""
+    check_compatible(plan)
+    report: dict[str, Any] = {"bytes_in": sum(len(s.data) for s in plan.sources), "steps": []}
+    steps: list[str] = report["steps"]
+    documents = [open_pdf(s.data, s.password, max_pages=plan.max_pages) for s in plan.sources]
+    try:
+        pdf = merge.merge(documents)
+        if len(documents) > 1:
+            steps.append("merge")
+        _page_cap(pdf, plan.max_pages)
+        if plan.split is not None:
+            pdf = split.select_pages(pdf, split.parse_pages(plan.split, len(pdf.pages)))
+            steps.append("split")
+        for item in plan.attachments:
+            attach.attach(
+                pdf,
+                item.name,
+                item.data,
+                mime_type=item.mime_type,
+                description=item.description,
+                relationship=item.relationship,
+            )
+        if plan.attachments:
+            steps.append("embed")
+        if plan.metadata:
+            metadata.set_metadata(pdf, plan.metadata)
+            steps.append("metadata")
+        for mark in plan.watermarks:
+            _watermark(pdf, mark)
+        if plan.watermarks:
+            steps.append("watermark")
+        if plan.test_mode:
+            watermark.apply_mark(pdf, watermark.test_mark())
+            steps.append("test-watermark")
+        pages = len(pdf.pages)
+        save_kwargs: dict[str, Any] = {}
+        if plan.compress is not None:
+            if plan.compress.images:
+                images = compress.recompress_images(pdf, quality=plan.compress.quality, max_dpi=plan.compress.max_dpi)
+                report["images"] = {
+                    "seen": images.images_seen,
+                    "rewritten": images.images_rewritten,
+                    "bytes_saved": images.bytes_saved,
+                }
+            save_kwargs = compress.save_kwargs(object_streams=plan.compress.object_streams)
+            steps.append("compress")
+        data = _archive_or_save(pdf, plan, save_kwargs, report)
+    finally:
+        for document in documents:
+            document.close()
+    if plan.sign is not None and plan.encrypt is not None:
+        owner = plan.encrypt.owner_password or plan.encrypt.user_password
+        data = sign.sign(data, plan.sign, owner_password=owner)
+        steps.extend(["encrypt", "sign"])  # encrypted in the write, signature appended under the owner password
+    elif plan.sign is not None:
+        data = sign.sign(data, plan.sign)
+        steps.append("sign")
+    elif plan.encrypt is not None:
+        steps.append("encrypt")
+    report["bytes_out"] = len(data)
+    report["pages"] = pages
+    return Result(data=data, pages=pages, report=report)
+
+
+def _page_cap(pdf: pikepdf.Pdf, max_pages: int) -> None:
+    from pressroom.core.errors import PdfLimitExceeded
+
+    if len(pdf.pages) > max_pages:
+        raise PdfLimitExceeded(
+            f"The result would have {len(pdf.pages)} pages; the limit is {max_pages}",
+            details={"limit": "pages", "pages": len(pdf.pages), "max_pages": max_pages},
+        )
+
+
+def _watermark(pdf: pikepdf.Pdf, mark: Watermark) -> None:
+    indices = split.parse_pages(mark.pages, len(pdf.pages)) if mark.pages else None
+    if mark.kind == "text":
+        text = watermark.TextMark(
+            text=mark.text or "",
+            font_size=mark.font_size,
+            color=mark.color,
+            opacity=mark.opacity,
+            angle=mark.angle,
+            position=mark.position,  # type: ignore[arg-type]
+        )
+        watermark.apply_mark(pdf, text, indices)
+    elif mark.kind == "image":
+        assert mark.data is not None
+        image = watermark.ImageMark(
+            image=mark.data,
+            mime_type=mark.mime_type,
+            width_pt=mark.width_pt,
+            opacity=mark.opacity,
+            angle=mark.angle,
+            position=mark.position,  # type: ignore[arg-type]
+        )
+        watermark.apply_mark(pdf, image, indices)
+    else:
+        assert mark.data is not None
+        with open_pdf(mark.data, mark.password) as overlay:
+            watermark.apply_pdf_overlay(pdf, overlay, mark.page, indices)
+
+
+def _archive_or_save(pdf: pikepdf.Pdf, plan: Plan, save_kwargs: dict[str, Any], report: dict[str, Any]) -> bytes:
+    steps: list[str] = report["steps"]
+    if plan.facturx is not None:
+        level = pdfa.normalize_level(plan.pdfa or "3b")
+        base = pdfa.convert(pdf, level, save_kwargs)
+        language = str(pdf.Root.Lang) if "/Lang" in pdf.Root else None
+        info = {k: v for k, v in metadata.read_metadata(pdf).items() if k in ("title", "author", "subject", "keywords")}
+        data = facturx.embed(
+            base,
+            plan.facturx.xml,
+            plan.facturx.profile,
+            relationship=plan.facturx.relationship,
+            lang=language,
+            metadata=info if "title" in info else None,
+        )
+        findings = pdfa.validate(data, "3b", allow_attachments=True)
+        if findings:
+            raise PdfaNotPossible(
+                "The Factur-X document does not pass PDF/A-3b validation",
+                details={"pdf_format": "PDF/A-3b", "findings": findings[:50]},
+            )
+        report["pdf_format"] = f"PDF/A-{level}"
+        report["factur_x"] = {"profile": plan.facturx.profile, "relationship": plan.facturx.relationship}
+        steps.append("facturx")
+        return data
+    if plan.pdfa:
+        level = pdfa.normalize_level(plan.pdfa)
+        data = pdfa.convert(pdf, level, save_kwargs)
+        report["pdf_format"] = f"PDF/A-{level}"
+        steps.append("pdfa")
+        return data
+    out = io.BytesIO()
+    # Without compress, streams are copied as they are: nothing is decoded, so a decompression bomb passing
+    # through a merge or an encryption is never expanded.
+    # (qpdf's compress_streams would decode multi-filter streams to re-encode them, hence off here.)
+    kwargs = {"stream_decode_level": pikepdf.StreamDecodeLevel.none, "compress_streams": False, **save_kwargs}
+    if plan.encrypt is not None:
+        # qpdf encrypts stream data as it is; it refuses an explicit decode level together with encryption.
+        if kwargs.get("stream_decode_level") == pikepdf.StreamDecodeLevel.none:
+            del kwargs["stream_decode_level"]
+        e = plan.encrypt
+        kwargs["encryption"] = encrypt.encryption(e.user_password, e.owner_password, e.permissions, e.algorithm)
+        report["encryption"] = {"algorithm": e.algorithm}
+    pdf.save(out, **kwargs)
+    return out.getvalue()
+
+
+def page_count(data: bytes, password: str | None = None) -> int:
+    """Pages of a PDF (sandboxed like everything else that parses tenant bytes)."""
+    with open_pdf(data, password) as pdf:
+        return len(pdf.pages)
+
+
+def render_preview(data: bytes, page: int, dpi: int, password: str | None = None) -> tuple[bytes, int, int]:
+    return preview.render_png(data, page, dpi, password)
+
+
+def warm() -> bool:
+    """Import the heavy engines once, in the forkserver, so that forked workers start warm."""
+    import pyhanko.sign  # noqa: F401
+    import pypdfium2  # type: ignore[import-untyped]  # noqa: F401
+    from pikepdf import pdfa as _pdfa  # noqa: F401
+
+    return True
+
+
+warm()

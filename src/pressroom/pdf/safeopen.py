@@ -1,0 +1,259 @@
+"""Opening untrusted PDFs: error mapping, limits, and the sandbox processes that contain the parsers.
+
+Every PDF a tenant sends (upload, URL, stored document) is parsed by qpdf (pikepdf), PDFium or pyHanko.
+Those are C/C++ parsers fed hostile bytes, so they run in a small pool of warm worker processes, each
+with an address-space limit (``RLIMIT_AS``) and a wall-clock deadline enforced by the parent:
+
+* a decompression bomb or an allocation storm hits the memory limit -> ``MemoryError`` inside the
+  worker (413 ``PDF_LIMIT_EXCEEDED``), or the worker dies and is replaced (same answer);
+* a parser loop hits the deadline -> the parent kills that one worker and starts a fresh one
+  (422 ``PDF_TIMEOUT``);
+* the server process and its other jobs never notice.
+
+Workers are forked from a forkserver that has already imported the PDF stack, so replacing one costs
+milliseconds and a warm worker adds only the pickling of the bytes to each call.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import multiprocessing
+import os
+import queue
+import re
+import resource
+import threading
+import time
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from multiprocessing.context import BaseContext
+from typing import Any, TypeVar
+
+import pikepdf
+
+from pressroom.core.errors import (
+    InvalidPdf,
+    PdfEncrypted,
+    PdfLimitExceeded,
+    PdfTimeout,
+    PressroomError,
+    WrongPassword,
+    rebuild,
+)
+
+T = TypeVar("T")
+
+# Modules the forkserver imports once, so that each forked worker starts warm.
+_PRELOAD = ["pressroom.pdf.pipeline"]
+
+
+def open_pdf(data: bytes, password: str | None = None, *, max_pages: int | None = None) -> pikepdf.Pdf:
+    """Open ``data`` with qpdf; every failure becomes a stable 4xx error."""
+    if b"%PDF-" not in data[:1024]:  # the spec allows leading junk; qpdf would "recover" anything
+        raise InvalidPdf("The file is not a PDF (no %PDF- header)")
+    try:
+        pdf = _open(data, password)
+    except pikepdf.PasswordError:
+        if password:
+            raise WrongPassword("The password does not open this PDF") from None
+        raise PdfEncrypted("The PDF is encrypted: give its password") from None
+    except InvalidPdf:
+        raise
+    except (pikepdf.PdfError, ValueError, RuntimeError) as exc:
+        raise InvalidPdf(f"The PDF cannot be read: {_short(exc)}", details={"reason": _short(exc)}) from None
+    try:
+        count = len(pdf.pages)
+    except (pikepdf.PdfError, RuntimeError, RecursionError) as exc:
+        pdf.close()
+        raise InvalidPdf(f"The PDF page tree is broken: {_short(exc)}", details={"reason": _short(exc)}) from None
+    if count == 0:
+        pdf.close()
+        raise InvalidPdf("The PDF has no pages")
+    if max_pages is not None and count > max_pages:
+        pdf.close()
+        raise PdfLimitExceeded(
+            f"The PDF has {count} pages; the limit is {max_pages}",
+            details={"limit": "pages", "pages": count, "max_pages": max_pages},
+        )
+    return pdf
+
+
+def _open(data: bytes, password: str | None) -> pikepdf.Pdf:
+    """Strict first; qpdf's xref reconstruction only for files that are complete.
+
+    Real-world PDFs often carry slightly wrong xref offsets, which qpdf repairs by scanning the file. A
+    file cut short is different: "repairing" it silently drops whatever was lost, so a file without its
+    final ``%%EOF`` marker that does not open strictly is refused as truncated.
+    """
+    try:
+        return pikepdf.open(io.BytesIO(data), password=password or "", attempt_recovery=False)
+    except pikepdf.PasswordError:
+        raise
+    except pikepdf.PdfError as exc:
+        if b"%%EOF" not in data[-2048:]:
+            raise InvalidPdf(
+                "The PDF is truncated (no end-of-file marker) and its cross-reference table is damaged",
+                details={"reason": "truncated", "parser": _short(exc)},
+            ) from None
+    return pikepdf.open(io.BytesIO(data), password=password or "")
+
+
+_STREAM_PREFIX = re.compile(r"^stream <[^>]*>:?\s*")
+
+
+def _short(exc: BaseException) -> str:
+    """The parser's message without qpdf's "stream <_io.BytesIO object at 0x...>" prefix."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return _STREAM_PREFIX.sub("", text)[:300]
+
+
+# -- the sandbox ---------------------------------------------------------------------------------------
+def _serve(conn: Connection, memory_limit_bytes: int) -> None:
+    """Worker loop: receive (function, args), send back ("ok", result) or ("error", code, message, details)."""
+    resource.setrlimit(resource.RLIMIT_AS, (memory_limit_bytes, memory_limit_bytes))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):
+            return
+        if message is None:
+            return
+        function, args = message
+        try:
+            reply: tuple[Any, ...] = ("ok", function(*args))
+        except PressroomError as exc:
+            reply = ("error", exc.code, exc.message, exc.details)
+        except MemoryError:
+            reply = ("error", PdfLimitExceeded.code, "Processing the PDF exceeds the memory limit", {"limit": "memory"})
+        except RecursionError:
+            reply = ("error", InvalidPdf.code, "The PDF structure is nested too deeply", {"reason": "recursion"})
+        except pikepdf.PdfError as exc:
+            reply = ("error", InvalidPdf.code, f"The PDF cannot be processed: {_short(exc)}", None)
+        except Exception as exc:  # reported to the job as an internal error with its type, never swallowed
+            reply = ("error", "INTERNAL_ERROR", f"{type(exc).__name__}: {_short(exc)}", None)
+        try:
+            conn.send(reply)
+        except MemoryError:
+            conn.send(("error", PdfLimitExceeded.code, "The result exceeds the memory limit", {"limit": "memory"}))
+
+
+class _Worker:
+    def __init__(self, context: BaseContext, memory_limit_bytes: int) -> None:
+        self.conn, child = multiprocessing.Pipe(duplex=True)
+        self.process = context.Process(  # type: ignore[attr-defined]
+            target=_serve, args=(child, memory_limit_bytes), daemon=True, name="pressroom-pdf-sandbox"
+        )
+        self.process.start()
+        child.close()
+
+    def kill(self) -> None:
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join(5)
+        self.conn.close()
+
+    def stop(self) -> None:
+        with contextlib.suppress(OSError):
+            self.conn.send(None)
+        self.process.join(2)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join(2)
+        self.conn.close()
+
+
+class Sandbox:
+    """A pool of warm, memory-limited worker processes; each call has a deadline."""
+
+    def __init__(self, *, workers: int = 0, memory_limit_mb: int = 1024, timeout_s: float = 60.0) -> None:
+        self.size = workers or os.cpu_count() or 2
+        self.memory_limit_bytes = memory_limit_mb * 1024 * 1024
+        self.timeout_s = timeout_s
+        self._idle: queue.LifoQueue[_Worker] = queue.LifoQueue()
+        self._all: set[_Worker] = set()
+        self._lock = threading.Lock()
+        self._context: BaseContext | None = None
+        self._closed = False
+
+    def _ctx(self) -> BaseContext:
+        if self._context is None:
+            # forkserver: workers are forked from a clean single-threaded process, not from the server
+            # (whose threads - the event loop, Playwright - must not be forked).
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(_PRELOAD)
+            self._context = context
+        return self._context
+
+    def start(self) -> None:
+        """Start every worker now (the server calls this at boot, so the first request is warm)."""
+        with self._lock:
+            while len(self._all) < self.size:
+                worker = _Worker(self._ctx(), self.memory_limit_bytes)
+                self._all.add(worker)
+                self._idle.put(worker)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            workers, self._all = list(self._all), set()
+        for worker in workers:
+            worker.stop()
+
+    def _acquire(self) -> _Worker:
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the PDF sandbox is closed")
+            if self._idle.empty() and len(self._all) < self.size:
+                worker = _Worker(self._ctx(), self.memory_limit_bytes)
+                self._all.add(worker)
+                return worker
+        return self._idle.get()
+
+    def _release(self, worker: _Worker) -> None:
+        self._idle.put(worker)
+
+    def _replace(self, worker: _Worker) -> None:
+        worker.kill()
+        with self._lock:
+            self._all.discard(worker)
+            if self._closed:
+                return
+            fresh = _Worker(self._ctx(), self.memory_limit_bytes)
+            self._all.add(fresh)
+        self._idle.put(fresh)
+
+    def run(self, function: Callable[..., T], *args: Any, timeout_s: float | None = None) -> T:
+        """Run ``function(*args)`` (a module-level function) in a worker; errors come back as raised."""
+        deadline = timeout_s or self.timeout_s
+        worker = self._acquire()
+        started = time.monotonic()
+        try:
+            worker.conn.send((function, args))
+            if not worker.conn.poll(deadline):
+                self._replace(worker)
+                raise PdfTimeout(
+                    f"The PDF operation did not finish in {deadline:g}s",
+                    details={"limit": "time", "timeout_s": deadline},
+                )
+            reply = worker.conn.recv()
+        except (EOFError, OSError, BrokenPipeError):
+            # The worker died (killed by the kernel, or aborted on allocation failure): that input is the
+            # cause, the next call gets a fresh worker.
+            self._replace(worker)
+            raise PdfLimitExceeded(
+                "Processing the PDF exceeded the sandbox limits",
+                details={"limit": "memory", "elapsed_s": round(time.monotonic() - started, 3)},
+            ) from None
+        except PdfTimeout:
+            raise
+        except BaseException:
+            self._replace(worker)
+            raise
+        self._release(worker)
+        if reply[0] == "ok":
+            result: T = reply[1]
+            return result
+        _, code, message, details = reply
+        raise rebuild(code, message, details)

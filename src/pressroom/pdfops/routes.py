@@ -1,0 +1,269 @@
+"""HTTP door of the PDF operations: POST /v1/documents/{merge,split,...} (JSON or multipart), previews,
+signing keys. Translation only: every decision is in PdfOpsService, every answer goes through ``produce``."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+
+from pressroom.api.deps import Principal, current_principal, services
+from pressroom.bootstrap import Container
+from pressroom.core.errors import UnsupportedMediaType, ValidationFailed
+from pressroom.documents.routes import PRODUCED, produce
+from pressroom.pdfops.schemas import OPERATION_MODELS, SigningKeyCreate, SigningKeyOut, SourceRef
+from pressroom.pdfops.service import PdfOpsService
+
+router = APIRouter(tags=["pdf operations"])
+
+# Multipart text fields that carry JSON (Bytedoc sends `sources` and `options` as JSON strings).
+_JSON_START = ("{", "[")
+_JSON_WORDS = {"true": True, "false": False, "null": None}
+
+
+def _pdf(container: Container) -> PdfOpsService:
+    assert container.pdf is not None, "the PDF service is wired in bootstrap.build"
+    return container.pdf
+
+
+async def _read_body(request: Request) -> tuple[dict[str, Any], list[tuple[int, UploadFile]]]:
+    """The request as a dict plus its uploaded files by index (``file_<n>``, ``file``, ``files``)."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type in ("application/json", ""):
+        try:
+            body = json.loads(await request.body() or b"{}")
+        except json.JSONDecodeError as exc:
+            raise ValidationFailed("The request body is not valid JSON", code="INVALID_JSON") from exc
+        if not isinstance(body, dict):
+            raise ValidationFailed("The request body must be a JSON object")
+        return body, []
+    return await _read_multipart(request, content_type)
+
+
+async def _read_multipart(request: Request, content_type: str) -> tuple[dict[str, Any], list[tuple[int, UploadFile]]]:
+    if content_type != "multipart/form-data":
+        raise UnsupportedMediaType(
+            f"Send application/json or multipart/form-data, not {content_type}",
+            details={"content_type": content_type},
+        )
+    form = await request.form(max_files=100, max_fields=200)
+    fields: dict[str, Any] = {}
+    files: list[tuple[int, UploadFile]] = []
+    extra = 0
+    for name, value in form.multi_items():
+        if isinstance(value, UploadFile):
+            if name.startswith("file_") and name[5:].isdigit():
+                files.append((int(name[5:]), value))
+            elif name in ("file", "files"):
+                files.append((1000 + extra, value))  # ordered after explicit indices, renumbered below
+                extra += 1
+            else:
+                raise ValidationFailed(
+                    f"Unexpected file field {name!r}: use file_0, file_1...", details=[{"field": name}]
+                )
+            continue
+        text = str(value)
+        stripped = text.strip()
+        if stripped.startswith(_JSON_START):
+            try:
+                fields[name] = json.loads(stripped)
+            except json.JSONDecodeError as exc:
+                raise ValidationFailed(f"Field {name!r} is not valid JSON", details=[{"field": name}]) from exc
+        elif stripped in _JSON_WORDS:
+            fields[name] = _JSON_WORDS[stripped]
+        else:
+            fields[name] = text
+    if any(index >= 1000 for index, _ in files):
+        taken = {index for index, _ in files if index < 1000}
+        free = (i for i in range(1000) if i not in taken)
+        files = [(index if index < 1000 else next(free), upload) for index, upload in files]
+    return fields, sorted(files, key=lambda item: item[0])
+
+
+def _file_indices(value: Any) -> set[int]:
+    """Every ``{"type": "file", "index": n}`` in the request, wherever it is nested."""
+    found: set[int] = set()
+    if isinstance(value, SourceRef):
+        if value.type == "file" and value.index is not None:
+            found.add(value.index)
+    elif isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            found |= _file_indices(getattr(value, name))
+    elif isinstance(value, list | tuple):
+        for item in value:
+            found |= _file_indices(item)
+    return found
+
+
+async def _operation(name: str, request: Request, principal: Principal, container: Container) -> Response:
+    body, files = await _read_body(request)
+    try:
+        model = OPERATION_MODELS[name].model_validate(body)
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors()) from None
+    uploaded = {index for index, _ in files}
+    missing = sorted(_file_indices(model) - uploaded)
+    if missing:
+        raise ValidationFailed(
+            f"The request references file_{missing[0]} but no such file was uploaded",
+            details=[{"field": f"file_{index}", "message": "missing upload"} for index in missing],
+        )
+    if [index for index, _ in files] != list(range(len(files))):
+        raise ValidationFailed("Uploaded files must be numbered file_0, file_1... without gaps")
+    contents = [(await upload.read(), upload.content_type or "") for _, upload in files]
+
+    def submit() -> Response:
+        pdf = _pdf(container)
+        # Job input is JSON: uploads go to the blob store first and the job references them by key.
+        keys = [pdf.store_upload(principal.account_id, data, ctype) for data, ctype in contents]
+        payload = model.model_dump(mode="json", exclude={"is_async", "webhook_url", "metadata"})
+        payload["uploads"] = keys
+        response = produce(
+            request,
+            container,
+            principal,
+            name,
+            payload,
+            is_async=model.is_async,
+            webhook_url=model.webhook_url,
+            metadata=model.metadata,
+        )
+        return _with_report(container, principal, response)
+
+    return await run_in_threadpool(submit)
+
+
+def _with_report(container: Container, principal: Principal, response: Response) -> Response:
+    """Add the operation's report (bytes before/after, steps, PDF/A level...) to a sync answer."""
+    if response.status_code == 201 and isinstance(response, JSONResponse):
+        document = json.loads(bytes(response.body))
+        document["report"] = _pdf(container).report(principal.account_id, document["job_id"])
+        return JSONResponse(document, status_code=201)
+    job_id = response.headers.get("x-job-id")
+    if response.status_code == 200 and job_id:
+        report = _pdf(container).report(principal.account_id, job_id) or {}
+        for key, header in (("bytes_in", "X-Pdf-Bytes-In"), ("bytes_out", "X-Pdf-Bytes-Out")):
+            if key in report:
+                response.headers[header] = str(report[key])
+    return response
+
+
+def _route(name: str) -> None:
+    async def operation(
+        request: Request,
+        principal: Principal = Depends(current_principal),
+        container: Container = Depends(services),
+    ) -> Response:
+        return await _operation(name, request, principal, container)
+
+    model = OPERATION_MODELS[name]
+    operation.__name__ = f"pdf_{name}"
+    router.add_api_route(
+        f"/v1/documents/{name}",
+        operation,
+        methods=["POST"],
+        responses=PRODUCED,  # type: ignore[arg-type]
+        summary=f"{name} (JSON body, or multipart with file_0..N)",
+        description=(model.__doc__ or "") + f"\n\nBody schema: `{model.__name__}`.",
+        openapi_extra={
+            "requestBody": {
+                "content": {
+                    "application/json": {"schema": model.model_json_schema(by_alias=True)},
+                    "multipart/form-data": {"schema": {"type": "object"}},
+                },
+                "required": True,
+            }
+        },
+    )
+
+
+for _name in OPERATION_MODELS:
+    _route(_name)
+
+
+@router.get(
+    "/v1/documents/{document_id}/preview",
+    responses={200: {"content": {"image/png": {}}, "description": "The page as PNG"}},
+    response_class=Response,
+)
+def preview(
+    document_id: str,
+    page: int = Query(default=1, ge=1),
+    dpi: int = Query(default=96, ge=10, le=1200),
+    password: str | None = Query(default=None, max_length=256),
+    principal: Principal = Depends(current_principal),
+    container: Container = Depends(services),
+) -> Response:
+    limit = container.settings.pdf.preview_max_dpi
+    if dpi > limit:
+        raise ValidationFailed(f"dpi must be at most {limit}", details=[{"field": "dpi", "message": f"<= {limit}"}])
+    png = _pdf(container).preview(principal.account_id, document_id, page, dpi, password)
+    return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=300"})
+
+
+# -- signing keys --------------------------------------------------------------------------------------------
+class SigningKeyList(BaseModel):
+    data: list[SigningKeyOut]
+
+
+@router.post("/v1/signing-keys", status_code=201, response_model=SigningKeyOut, tags=["signing keys"])
+async def create_signing_key(
+    request: Request,
+    principal: Principal = Depends(current_principal),
+    container: Container = Depends(services),
+) -> SigningKeyOut:
+    """Store a PKCS#12 key (multipart `file` + `password` + `name`, or JSON with base64 `pkcs12`).
+    It is kept encrypted at rest and never returned."""
+    body, files = await _read_body(request)
+    pdf = _pdf(container)
+    if files:
+        data = await files[0][1].read()
+        password = body.get("password")
+        name = str(body.get("name") or "")
+        record = await run_in_threadpool(
+            pdf.create_key, principal.account_id, name, data, str(password) if password is not None else None
+        )
+    else:
+        try:
+            spec = SigningKeyCreate.model_validate(body)
+        except ValidationError as exc:
+            raise RequestValidationError(exc.errors()) from None
+        record = await run_in_threadpool(
+            pdf.create_key_from_base64, principal.account_id, spec.name, spec.pkcs12, spec.password
+        )
+    return SigningKeyOut.model_validate(record)
+
+
+@router.get("/v1/signing-keys", response_model=SigningKeyList, tags=["signing keys"])
+def list_signing_keys(
+    principal: Principal = Depends(current_principal),
+    container: Container = Depends(services),
+) -> SigningKeyList:
+    return SigningKeyList(
+        data=[SigningKeyOut.model_validate(k) for k in _pdf(container).list_keys(principal.account_id)]
+    )
+
+
+@router.get("/v1/signing-keys/{key_id}", response_model=SigningKeyOut, tags=["signing keys"])
+def get_signing_key(
+    key_id: str,
+    principal: Principal = Depends(current_principal),
+    container: Container = Depends(services),
+) -> SigningKeyOut:
+    return SigningKeyOut.model_validate(_pdf(container).get_key(principal.account_id, key_id))
+
+
+@router.delete("/v1/signing-keys/{key_id}", status_code=204, tags=["signing keys"])
+def delete_signing_key(
+    key_id: str,
+    principal: Principal = Depends(current_principal),
+    container: Container = Depends(services),
+) -> Response:
+    _pdf(container).delete_key(principal.account_id, key_id)
+    return Response(status_code=204)

@@ -1,0 +1,488 @@
+"""PDF operations as jobs, the ``options.pdf`` post-processing of every producing call, signing keys.
+
+The service resolves sources (stored documents, templates rendered on the spot, uploads kept in the blob
+store, URLs fetched through the network gate), turns a request into a :class:`pipeline.Plan`, and runs the
+plan in the sandbox. It never parses a PDF in this process.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, Protocol
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from pressroom.config import Settings
+from pressroom.core.errors import (
+    InternalError,
+    InvalidSigningKey,
+    PdfLimitExceeded,
+    SigningKeyNotFound,
+    UploadMissing,
+    ValidationFailed,
+)
+from pressroom.core.ids import new_id
+from pressroom.db.models_pdf import SigningKey
+from pressroom.db.session import Database
+from pressroom.documents.generation import safe_filename
+from pressroom.jobs.operations import JobContext, OperationRegistry, Output
+from pressroom.net.client import fetch_failed
+from pressroom.pdf import facturx, pdfa, pipeline
+from pressroom.pdf.safeopen import Sandbox
+from pressroom.pdf.sign import SignatureBox, describe_certificate
+from pressroom.pdf.sign import SignRequest as SignPlan
+from pressroom.pdfops.repository import ReportRepository, SigningKeyRepository
+from pressroom.pdfops.schemas import (
+    OPERATION_MODELS,
+    CompressRequest,
+    CompressSpec,
+    EmbedFile,
+    EmbedRequest,
+    EncryptionSpec,
+    EncryptRequest,
+    FacturxRequest,
+    FacturxSpec,
+    MergeRequest,
+    MetadataRequest,
+    MetadataSpec,
+    PdfaRequest,
+    PdfOptions,
+    SignRequest,
+    SignSpec,
+    SourceRef,
+    SplitRequest,
+    WatermarkRequest,
+    WatermarkSpec,
+)
+
+_KEY_INFO = b"pressroom signing-keys v1"
+MAX_PKCS12_BYTES = 1024 * 1024
+DEFAULT_FILENAMES = {
+    "merge": "merged",
+    "split": "split",
+    "encrypt": "encrypted",
+    "compress": "compressed",
+    "embed": "embedded",
+    "metadata": "document",
+    "watermark": "watermarked",
+    "pdfa": "pdfa",
+    "facturx": "factur-x",
+    "sign": "signed",
+}
+
+
+class DocumentReader(Protocol):
+    def read(self, account_id: str, document_id: str) -> tuple[Any, bytes]: ...
+
+
+class TemplateRenderer(Protocol):
+    """Renders a stored HTML template to PDF bytes (the DocumentGenerator)."""
+
+    def render_template(self, account_id: str, template_id: str, data: dict[str, Any] | None) -> bytes: ...
+
+
+class BlobStore(Protocol):
+    def put(self, key: str, data: bytes, content_type: str) -> None: ...
+
+    def get(self, key: str) -> bytes: ...
+
+    def delete(self, key: str) -> None: ...
+
+
+class Downloader(Protocol):
+    def __call__(self, url: str, max_bytes: int) -> bytes: ...
+
+
+class PdfOpsService:
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        store: BlobStore,
+        documents: DocumentReader,
+        templates: TemplateRenderer,
+        download: Downloader,
+        sandbox: Sandbox,
+    ) -> None:
+        self.settings = settings
+        self.limits = settings.pdf
+        self.db = db
+        self.store = store
+        self.documents = documents
+        self.templates = templates
+        self.download = download
+        self.sandbox = sandbox
+
+    # -- wiring -----------------------------------------------------------------------------------------
+    def register(self, registry: OperationRegistry) -> None:
+        for name in OPERATION_MODELS:
+            registry.register(name, self._operation(name))
+
+    def _operation(self, name: str) -> Callable[[JobContext, dict[str, Any]], Output]:
+        def run(ctx: JobContext, request: dict[str, Any]) -> Output:
+            return self.execute(name, ctx, request)
+
+        return run
+
+    def start(self) -> None:
+        self.sandbox.start()
+
+    def close(self) -> None:
+        self.sandbox.close()
+
+    # -- uploads ----------------------------------------------------------------------------------------
+    def store_upload(self, account_id: str, data: bytes, content_type: str) -> str:
+        """Keep an uploaded file in the blob store; the job input references it by key."""
+        if len(data) > self.limits.max_input_bytes:
+            raise PdfLimitExceeded(
+                f"An uploaded file exceeds {self.limits.max_input_bytes} bytes",
+                details={"limit": "bytes", "max_bytes": self.limits.max_input_bytes},
+            )
+        key = f"uploads/{account_id}/{new_id('upl')}"
+        self.store.put(key, data, content_type or "application/octet-stream")
+        return key
+
+    # -- operations -------------------------------------------------------------------------------------
+    def execute(self, name: str, ctx: JobContext, request: dict[str, Any]) -> Output:
+        body = dict(request)
+        uploads = [str(key) for key in body.pop("uploads", [])]
+        model = OPERATION_MODELS[name].model_validate(body)
+        plan = self._plan(name, model, ctx, uploads)
+        options = model.options.pdf
+        if options is not None:
+            self._apply_options(plan, options, ctx.account_id, uploads, overriding=False)
+        result = self._run(plan)
+        self._save_report(ctx, {"operation": name, **result.report})
+        for key in uploads:  # the output exists; the job no longer needs its inputs
+            self.store.delete(key)
+        filename = safe_filename(model.options.filename, DEFAULT_FILENAMES[name])
+        return Output(data=result.data, filename=filename, pages=result.pages)
+
+    def finish(self, ctx: JobContext, data: bytes, raw_options: dict[str, Any] | None) -> tuple[bytes, int | None]:
+        """Post-process a freshly produced PDF (generate/transform): ``options.pdf`` + the TEST mark.
+
+        Returns the bytes unchanged (and None pages) when there is nothing to do, so live keys without
+        options pay nothing.
+        """
+        test_mode = ctx.key_mode == "test"
+        if not raw_options and not test_mode:
+            return data, None
+        options = PdfOptions.model_validate(raw_options or {})
+        plan = pipeline.Plan(sources=[pipeline.SourcePdf(data, label="rendered")], max_pages=self.limits.max_pages)
+        plan.test_mode = test_mode
+        self._apply_options(plan, options, ctx.account_id, [], overriding=True)
+        result = self._run(plan)
+        self._save_report(ctx, {"operation": "options.pdf", **result.report})
+        return result.data, result.pages
+
+    def _run(self, plan: pipeline.Plan) -> pipeline.Result:
+        pipeline.check_compatible(plan)  # cheap, and answers before any source is sent to the sandbox
+        return self.sandbox.run(pipeline.run, plan)
+
+    def _save_report(self, ctx: JobContext, report: dict[str, Any]) -> None:
+        with self.db.session() as session:
+            ReportRepository(session).put(ctx.job_id, ctx.account_id, report)
+
+    def report(self, account_id: str, job_id: str) -> dict[str, Any] | None:
+        with self.db.session() as session:
+            return ReportRepository(session).get(account_id, job_id)
+
+    def _plan(self, name: str, model: Any, ctx: JobContext, uploads: list[str]) -> pipeline.Plan:
+        account = ctx.account_id
+        if isinstance(model, MergeRequest):
+            if len(model.sources) > self.limits.max_sources:
+                raise PdfLimitExceeded(
+                    f"At most {self.limits.max_sources} sources can be merged",
+                    details={"limit": "sources", "max_sources": self.limits.max_sources},
+                )
+            sources = [self._source_pdf(account, ref, uploads) for ref in model.sources]
+        else:
+            sources = [self._source_pdf(account, model.source, uploads)]
+        plan = pipeline.Plan(sources=sources, max_pages=self.limits.max_pages, test_mode=ctx.key_mode == "test")
+        if isinstance(model, SplitRequest):
+            plan.split = model.pages
+        elif isinstance(model, EncryptRequest):
+            plan.encrypt = _encryption(model.encryption)
+        elif isinstance(model, CompressRequest):
+            plan.compress = _compression(model)
+        elif isinstance(model, EmbedRequest):
+            plan.attachments = [self._attachment(account, item, uploads) for item in model.files]
+        elif isinstance(model, MetadataRequest):
+            plan.metadata = model.model_dump(include=set(MetadataSpec.model_fields), exclude_none=True)
+        elif isinstance(model, WatermarkRequest):
+            plan.watermarks = [self._watermark(account, model.watermark, uploads)]
+        elif isinstance(model, PdfaRequest):
+            plan.pdfa = pdfa.normalize_level(model.pdf_format)
+        elif isinstance(model, FacturxRequest):
+            plan.facturx = self._facturx(model)
+        elif isinstance(model, SignRequest):
+            plan.sign = self._sign(account, model, uploads)
+        return plan
+
+    def _apply_options(
+        self, plan: pipeline.Plan, options: PdfOptions, account: str, uploads: list[str], *, overriding: bool
+    ) -> None:
+        """Fill the plan from ``options.pdf``. An operation's own step wins over the same step in options."""
+        for ref in options.attachments:
+            plan.sources.append(self._source_pdf(account, ref, uploads))
+        if len(plan.sources) > self.limits.max_sources:
+            raise PdfLimitExceeded(
+                f"At most {self.limits.max_sources} documents can be merged",
+                details={"limit": "sources", "max_sources": self.limits.max_sources},
+            )
+        plan.attachments.extend(self._attachment(account, item, uploads) for item in options.embed_files)
+        if options.metadata is not None and (overriding or plan.metadata is None):
+            plan.metadata = options.metadata.model_dump(exclude_none=True)
+        if options.watermark is not None:
+            plan.watermarks.append(self._watermark(account, options.watermark, uploads))
+        if options.pdf_format and (overriding or plan.pdfa is None):
+            plan.pdfa = pdfa.normalize_level(options.pdf_format)
+        if options.factur_x is not None and plan.facturx is None:
+            plan.facturx = self._facturx(options.factur_x)
+        if options.compress and plan.compress is None:
+            spec = options.compress if isinstance(options.compress, CompressSpec) else CompressSpec()
+            plan.compress = _compression(spec)
+        if options.sign is not None and plan.sign is None:
+            plan.sign = self._sign(account, options.sign, uploads)
+        if plan.encrypt is None:
+            if options.encryption is not None:
+                plan.encrypt = _encryption(options.encryption)
+            elif options.password is not None:
+                plan.encrypt = pipeline.Encryption(user_password=options.password)
+
+    # -- sources ----------------------------------------------------------------------------------------
+    def _bytes(self, account: str, ref: SourceRef, uploads: list[str]) -> bytes:
+        if ref.type == "document":
+            assert ref.id is not None
+            _document, data = self.documents.read(account, ref.id)
+        elif ref.type == "template":
+            assert ref.id is not None
+            data = self.templates.render_template(account, ref.id, ref.data)
+        elif ref.type == "file":
+            assert ref.index is not None
+            if ref.index >= len(uploads):
+                raise ValidationFailed(
+                    f"Source file index {ref.index} has no upload (send it as multipart field file_{ref.index})",
+                    details={"index": ref.index, "uploaded": len(uploads)},
+                )
+            try:
+                data = self.store.get(uploads[ref.index])
+            except KeyError:
+                raise UploadMissing("The uploaded file is no longer stored; send it again") from None
+        else:
+            assert ref.url is not None
+            data = self.download(ref.url, self.limits.max_input_bytes)
+        if len(data) > self.limits.max_input_bytes:
+            raise PdfLimitExceeded(
+                f"A source exceeds {self.limits.max_input_bytes} bytes",
+                details={"limit": "bytes", "max_bytes": self.limits.max_input_bytes},
+            )
+        return data
+
+    def _source_pdf(self, account: str, ref: SourceRef, uploads: list[str]) -> pipeline.SourcePdf:
+        label = ref.id or (f"file_{ref.index}" if ref.index is not None else (ref.url or ref.type))
+        return pipeline.SourcePdf(self._bytes(account, ref, uploads), ref.password, label)
+
+    def _attachment(self, account: str, item: EmbedFile, uploads: list[str]) -> pipeline.Attachment:
+        data = self._bytes(account, item.source, uploads)
+        name = item.name or _name_from(item.source)
+        return pipeline.Attachment(
+            name=name,
+            data=data,
+            mime_type=item.mime_type,
+            description=item.description,
+            relationship=item.relationship,
+        )
+
+    def _watermark(self, account: str, spec: WatermarkSpec, uploads: list[str]) -> pipeline.Watermark:
+        common: dict[str, Any] = {
+            "opacity": spec.opacity,
+            "angle": spec.angle,
+            "position": spec.position,
+            "pages": spec.pages,
+        }
+        if spec.text is not None:
+            return pipeline.Watermark(kind="text", text=spec.text, font_size=spec.font_size, color=spec.color, **common)
+        if spec.image is not None:
+            data = self._bytes(account, spec.image, uploads)
+            mime = _image_type(data)
+            return pipeline.Watermark(kind="image", data=data, mime_type=mime, width_pt=spec.width_pt, **common)
+        assert spec.pdf is not None
+        data = self._bytes(account, spec.pdf, uploads)
+        return pipeline.Watermark(kind="pdf", data=data, page=spec.page, password=spec.pdf.password, **common)
+
+    def _facturx(self, spec: FacturxSpec) -> pipeline.FacturX:
+        if spec.xml is not None:
+            xml = spec.xml.encode("utf-8")
+            requested = facturx.normalize_profile(spec.profile) if spec.profile else None
+            # Parsed here with the hardened parser (small, bounded input) so that a bad XML fails before any
+            # PDF work, and again nowhere else: the sandbox receives checked bytes.
+            _root, profile = facturx.validate_xml(xml, requested)
+        else:
+            assert spec.invoice is not None
+            profile = facturx.normalize_profile(spec.profile or "en16931")
+            try:
+                xml = facturx.build_xml(spec.invoice, profile)
+            except (KeyError, TypeError, ArithmeticError, ValueError) as exc:
+                raise ValidationFailed(
+                    f"The invoice is incomplete or invalid: {exc!s}", details={"field": "invoice", "reason": str(exc)}
+                ) from None
+            _root, profile = facturx.validate_xml(xml, profile)
+        return pipeline.FacturX(xml=xml, profile=profile, relationship=spec.relationship)
+
+    def _sign(self, account: str, spec: SignSpec, uploads: list[str]) -> SignPlan:
+        pkcs12, password = self._key_material(account, spec.key_id)
+        box = None
+        if spec.visible is not None:
+            image = self._bytes(account, spec.visible.image, uploads) if spec.visible.image else None
+            box = SignatureBox(page=spec.visible.page, rect=spec.visible.rect, text=spec.visible.text, image=image)
+        return SignPlan(
+            pkcs12=pkcs12,
+            passphrase=password.encode() if password else None,
+            field_name=spec.field_name,
+            reason=spec.reason,
+            location=spec.location,
+            contact=spec.contact,
+            box=box,
+            timestamp_url=self.limits.timestamp_url,
+        )
+
+    # -- previews ---------------------------------------------------------------------------------------
+    def preview(self, account_id: str, document_id: str, page: int, dpi: int, password: str | None) -> bytes:
+        _document, data = self.documents.read(account_id, document_id)
+        png, _width, _height = self.sandbox.run(pipeline.render_preview, data, page, dpi, password)
+        return png
+
+    # -- signing keys -----------------------------------------------------------------------------------
+    def _aead(self, salt: bytes) -> AESGCM:
+        secret = self.settings.resolved_secret_key().encode()
+        key = HKDF(algorithm=hashes.SHA256(), length=32, salt=salt, info=_KEY_INFO).derive(secret)
+        return AESGCM(key)
+
+    def create_key(self, account_id: str, name: str, pkcs12: bytes, password: str | None) -> SigningKey:
+        if len(pkcs12) > MAX_PKCS12_BYTES:
+            raise InvalidSigningKey(f"The PKCS#12 file exceeds {MAX_PKCS12_BYTES} bytes")
+        facts = describe_certificate(pkcs12, password.encode() if password else None)
+        key_id = new_id("skey")
+        salt, nonce = os.urandom(16), os.urandom(12)
+        secret = json.dumps({"pkcs12": base64.b64encode(pkcs12).decode(), "password": password}).encode()
+        ciphertext = self._aead(salt).encrypt(nonce, secret, f"{account_id}:{key_id}".encode())
+        record = SigningKey(
+            id=key_id,
+            account_id=account_id,
+            name=name,
+            subject=facts["subject"],
+            issuer=facts["issuer"],
+            serial_number=facts["serial_number"],
+            fingerprint_sha256=facts["fingerprint_sha256"],
+            not_before=datetime.fromisoformat(facts["not_before"]),
+            not_after=datetime.fromisoformat(facts["not_after"]),
+            salt=salt,
+            nonce=nonce,
+            ciphertext=ciphertext,
+        )
+        with self.db.session() as session:
+            SigningKeyRepository(session).add(record)
+        return record
+
+    def create_key_from_base64(self, account_id: str, name: str, pkcs12_b64: str, password: str | None) -> SigningKey:
+        try:
+            data = base64.b64decode(pkcs12_b64, validate=True)
+        except (binascii.Error, ValueError):
+            raise ValidationFailed("pkcs12 must be base64", details=[{"field": "pkcs12"}]) from None
+        return self.create_key(account_id, name, data, password)
+
+    def list_keys(self, account_id: str) -> list[SigningKey]:
+        with self.db.session() as session:
+            return SigningKeyRepository(session).list(account_id)
+
+    def get_key(self, account_id: str, key_id: str) -> SigningKey:
+        with self.db.session() as session:
+            record = SigningKeyRepository(session).get(account_id, key_id)
+            if record is None:
+                raise SigningKeyNotFound()
+            return record
+
+    def delete_key(self, account_id: str, key_id: str) -> None:
+        with self.db.session() as session:
+            repo = SigningKeyRepository(session)
+            record = repo.get(account_id, key_id)
+            if record is None:
+                raise SigningKeyNotFound()
+            repo.delete(record)
+
+    def _key_material(self, account_id: str, key_id: str) -> tuple[bytes, str | None]:
+        record = self.get_key(account_id, key_id)
+        try:
+            secret = self._aead(record.salt).decrypt(record.nonce, record.ciphertext, f"{account_id}:{key_id}".encode())
+        except InvalidTag:
+            # The service secret changed since the key was stored (or the row was tampered with).
+            raise InternalError("The signing key cannot be decrypted with the current service secret") from None
+        payload = json.loads(secret)
+        return base64.b64decode(payload["pkcs12"]), payload["password"]
+
+
+# -- helpers ------------------------------------------------------------------------------------------------
+def _encryption(spec: EncryptionSpec) -> pipeline.Encryption:
+    return pipeline.Encryption(
+        user_password=spec.user_password,
+        owner_password=spec.owner_password,
+        permissions=spec.permissions.model_dump(),
+        algorithm=spec.algorithm,
+    )
+
+
+def _compression(spec: CompressSpec) -> pipeline.Compression:
+    return pipeline.Compression(
+        images=spec.images, quality=spec.quality, max_dpi=spec.max_dpi, object_streams=spec.object_streams
+    )
+
+
+def _name_from(ref: SourceRef) -> str:
+    if ref.type == "url" and ref.url:
+        tail = ref.url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+        if tail:
+            return safe_filename(tail, "attachment", extension="")
+    return f"attachment-{ref.index if ref.index is not None else ref.id}"
+
+
+def _image_type(data: bytes) -> str:
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data.startswith(b"\xff\xd8"):
+        return "image/jpeg"
+    raise ValidationFailed("A watermark image must be PNG or JPEG", details=[{"field": "watermark.image"}])
+
+
+class TemplatePdfs:
+    """Template sources: a stored HTML template rendered with the source's data (its sample data if none)."""
+
+    def __init__(self, templates: Any, generator: Any) -> None:
+        self.templates = templates
+        self.generator = generator
+
+    def render_template(self, account_id: str, template_id: str, data: dict[str, Any] | None) -> bytes:
+        template = self.templates.get(account_id, template_id)
+        values = data if data is not None else dict(template.sample_data or {})
+        options = {k: v for k, v in (template.options or {}).items() if k != "pdf"}
+        return bytes(self.generator.render(template.body, template.css, values, options).data)
+
+
+def make_downloader(net: Any) -> Downloader:
+    """URL sources through the network gate (purpose 'download'), size-capped, 2xx only."""
+
+    def download(url: str, max_bytes: int) -> bytes:
+        result = net.loop.run(net.client.fetch(url, purpose="download", max_bytes=max_bytes))
+        if not 200 <= result.status < 300:
+            raise fetch_failed(url, f"HTTP {result.status}")
+        return bytes(result.body)
+
+    return download
