@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from pressroom.core.errors import ValidationFailed
 
 PAPER_SIZES_MM: dict[str, tuple[float, float]] = {
     "A0": (841, 1189),
@@ -21,6 +26,11 @@ PAPER_SIZES_MM: dict[str, tuple[float, float]] = {
     "TABLOID": (279.4, 431.8),
 }
 
+# Templates reference Pressroom's own assets (uploaded images/fonts/CSS, CSS frameworks) under this origin;
+# it never resolves on a network (.invalid): every engine answers it from the render's asset map.
+ASSET_PREFIX = "https://assets.pressroom.invalid/"
+
+UNIT_PER_INCH = {"in": 1.0, "mm": 25.4, "cm": 2.54, "px": 96.0}
 _LENGTH = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(in|mm|cm|px)?\s*$")
 
 
@@ -49,6 +59,60 @@ class Margins(BaseModel):
         return normalize_length(value)
 
 
+MAX_WAIT_DELAY_MS = 10_000
+PDF_VARIANTS = ("pdf/a-1b", "pdf/a-2b", "pdf/a-3b", "pdf/a-2u", "pdf/a-3u", "pdf/ua-1")
+PdfVariant = Literal["pdf/a-1b", "pdf/a-2b", "pdf/a-3b", "pdf/a-2u", "pdf/a-3u", "pdf/ua-1"]
+
+
+class WaitSelector(BaseModel):
+    """Print once an element matching this CSS selector is attached (Chromium)."""
+
+    model_config = ConfigDict(extra="forbid")
+    selector: str = Field(min_length=1, max_length=1000)
+
+
+class WaitExpression(BaseModel):
+    """Print once this JavaScript expression is truthy, polled every 50 ms (Chromium)."""
+
+    model_config = ConfigDict(extra="forbid")
+    expression: str = Field(min_length=1, max_length=10_000)
+
+
+class WaitDelay(BaseModel):
+    """Print this many milliseconds after the load event (capped; Chromium)."""
+
+    model_config = ConfigDict(extra="forbid")
+    delay_ms: int = Field(ge=0, le=MAX_WAIT_DELAY_MS)
+
+
+WaitFor = Literal["load", "networkidle"] | WaitSelector | WaitExpression | WaitDelay
+
+
+class PdfAttachment(BaseModel):
+    """A file embedded in the PDF (WeasyPrint). ``asset`` names an uploaded asset; the generation service
+    turns it into ``content_base64`` before the engine sees it."""
+
+    model_config = ConfigDict(extra="forbid")
+    filename: str = Field(min_length=1, max_length=200)
+    content_base64: str | None = Field(default=None, max_length=20_000_000)
+    asset: str | None = Field(default=None, max_length=200)
+    description: str = Field(default="", max_length=1000)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> PdfAttachment:
+        if (self.content_base64 is None) == (self.asset is None):
+            raise ValueError("give exactly one of content_base64 or asset")
+        if self.content_base64 is not None:
+            try:
+                base64.b64decode(self.content_base64, validate=True)
+            except (binascii.Error, ValueError):
+                raise ValueError("content_base64 is not valid base64") from None
+        return self
+
+    def content(self) -> bytes:
+        return base64.b64decode(self.content_base64 or "")
+
+
 class PageOptions(BaseModel):
     """Page settings shared by every engine. Unknown keys are refused (typos must not pass silently)."""
 
@@ -67,6 +131,12 @@ class PageOptions(BaseModel):
     tagged: bool = False
     outline: bool = False
     timeout_s: float | None = Field(default=None, gt=0)
+    # When to print (Chromium; WeasyPrint runs no scripts and prints once the document is laid out).
+    wait_for: WaitFor = "load"
+    emulate_media: Literal["print", "screen"] = "print"
+    # WeasyPrint only: a PDF/A or PDF/UA variant and embedded files.
+    pdf_variant: PdfVariant | None = None
+    attachments: list[PdfAttachment] = Field(default_factory=list, max_length=50)
 
     @field_validator("paper")
     @classmethod
@@ -88,6 +158,36 @@ class PageOptions(BaseModel):
         return None if value is None else normalize_length(value)
 
 
+def to_inches(length: str) -> float:
+    """'210mm' -> 8.2677...; lengths come from base.normalize_length (in, mm, cm, px)."""
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)(in|mm|cm|px)", length.strip())
+    if not match:
+        raise ValidationFailed(f"invalid length {length!r}", details={"length": length})
+    return float(match.group(1)) / UNIT_PER_INCH[match.group(2)]
+
+
+def page_size_inches(options: PageOptions) -> tuple[float, float]:
+    paper_w, paper_h = (mm / 25.4 for mm in PAPER_SIZES_MM[options.paper])
+    width = to_inches(options.width) if options.width else paper_w
+    height = to_inches(options.height) if options.height else paper_h
+    if options.orientation == "landscape":
+        width, height = height, width
+    return width, height
+
+
+@dataclass(frozen=True)
+class StaticAsset:
+    """A file a render may load under the asset prefix (an uploaded image/font/CSS, a CSS framework)."""
+
+    content_type: str
+    data: bytes
+
+
+# URL (under the asset prefix) -> file, for one render: only these (plus the global frameworks) are served,
+# so a template cannot name another tenant's asset.
+AssetMap = Mapping[str, StaticAsset]
+
+
 @dataclass(frozen=True)
 class RenderedPdf:
     data: bytes
@@ -105,6 +205,10 @@ class Renderer(Protocol):
 
     async def close(self) -> None: ...
 
-    async def render_pdf(self, html: str, options: PageOptions, *, timeout_s: float) -> RenderedPdf:
-        """Render ``html``; raise RenderTimeout / RenderFailed / QueueFull from pressroom.core.errors."""
+    async def render_pdf(
+        self, html: str, options: PageOptions, *, timeout_s: float, assets: AssetMap | None = None
+    ) -> RenderedPdf:
+        """Render ``html``; raise RenderTimeout / RenderFailed / QueueFull from pressroom.core.errors.
+
+        ``assets`` are the files this render may load under the asset prefix (tenant-scoped)."""
         ...

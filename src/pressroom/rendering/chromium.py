@@ -2,8 +2,14 @@
 
 One browser is launched once and kept warm; it is recycled after ``restart_after`` renders and relaunched
 when it dies (a render that failed because the browser died is retried once). Every render gets its own
-browser context - nothing (cookies, storage, cache) is shared between tenants - taken from a small pool
-of contexts created ahead of time so isolation does not cost a cold start.
+browser context - nothing (cookies, storage, cache) is shared between tenants - taken from a pool of
+contexts created ahead of time (and warmed by a blank print) so isolation does not cost a cold start.
+
+Where a context's cost really is (measured on Chromium 156, 2 cores; docs/rendering.md): not in
+``Target.createBrowserContext`` (~10 ms) but in the processes a context's first page spawns. Headless
+Chromium started *three* renderers per context: the page's, a spare one, and a WebUI renderer for the
+omnibox popup of the context's (invisible) window. Disabling the latter two (``DISABLED_FEATURES``) cut a
+new context + page from ~250 ms / ~590 ms of CPU to ~90 ms / ~130 ms of CPU.
 
 Network: every request a page makes is intercepted (``context.route``). ``data:``/``blob:`` never reach
 the network; Pressroom's own assets (``asset_prefix``) are served by ``asset_resolver``; anything else is
@@ -54,21 +60,64 @@ from pressroom.core.errors import (
 )
 from pressroom.net.client import SafeHttpClient
 from pressroom.net.gate import NetworkGate
-from pressroom.rendering.base import PAPER_SIZES_MM, PageOptions, RenderedPdf
+from pressroom.rendering.base import (
+    ASSET_PREFIX,
+    AssetMap,
+    PageOptions,
+    RenderedPdf,
+    StaticAsset,
+    WaitDelay,
+    WaitExpression,
+    WaitSelector,
+    page_size_inches,
+    to_inches,
+)
+from pressroom.rendering.frameworks import builtin_asset
 
 log = logging.getLogger(__name__)
 
 AssetResolver = Callable[[str], bytes | None]
 
-# Templates reference Pressroom's own assets (fonts, CSS frameworks, images) under this origin; it never
-# resolves on a network (.invalid), requests to it are answered by the asset resolver.
-ASSET_PREFIX = "https://assets.pressroom.invalid/"
+__all__ = ["ASSET_PREFIX", "ChromiumRenderer", "pdf_params", "to_inches"]
 # When a header (footer) is given and the top (bottom) margin is 0, Chromium would draw it in a zero-high
 # band, i.e. not at all; this margin leaves room for one or two lines of 10px text.
 HEADER_FOOTER_DEFAULT_MARGIN = "15mm"
 HEADER_FOOTER_FONT_SIZE = "10px"
 CONTEXT_CLOSE_TIMEOUT_S = 5.0
-IDLE_GRACE_S = 0.1
+WAIT_POLL_MS = 50
+IDLE_GRACE_S = 0.05
+
+# Chromium keeps only the last --disable-features switch, so ours must repeat Playwright's own list
+# (tests/unit/rendering checks it still covers the installed Playwright's) before adding:
+PLAYWRIGHT_DISABLED_FEATURES = (
+    "AvoidUnnecessaryBeforeUnloadCheckSync",
+    "DestroyProfileOnBrowserClose",
+    "HttpsUpgrades",
+    "HttpsFirstBalancedModeAutoEnable",
+    "LensOverlay",
+    "MediaRouter",
+    "PaintHolding",
+    "ThirdPartyStoragePartitioning",
+    "AvoidCorsURLLoaderRestartOnRedirect",
+    "TcpPortRandomizationWin",
+    "OptimizationHints",
+    "NetworkTimeServiceQuerying",
+    "AimEnabled",
+    "PreconnectToSearch",
+    "msForceBrowserSignIn",
+    "msEdgeUpdateLaunchServicesPreferredVersion",
+)
+# ...the processes a headless print service never uses, spawned for every new context: a spare renderer
+# and the WebUI renderer of the omnibox popup (and its top-chrome preloading). Measured: 3 renderers per
+# context -> 1; a context + page ~4x cheaper in CPU.
+PRESSROOM_DISABLED_FEATURES = (
+    "SpareRendererForSitePerProcess",
+    "PreloadTopChromeWebUI",
+    "WebUIOmniboxPopup",
+    "WebUIOmniboxAimPopup",
+    "WebUIOmniboxFullPopup",
+)
+DISABLED_FEATURES = (*PLAYWRIGHT_DISABLED_FEATURES, *PRESSROOM_DISABLED_FEATURES)
 
 LAUNCH_ARGS = (
     "--headless",
@@ -93,6 +142,7 @@ LAUNCH_ARGS = (
     "--host-resolver-rules=MAP * ~NOTFOUND",
     "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
     "--webrtc-ip-handling-policy=disable_non_proxied_udp",
+    "--disable-features=" + ",".join(DISABLED_FEATURES),
 )
 
 # Runs before any page script: APIs whose traffic request interception cannot see are removed.
@@ -104,7 +154,6 @@ INIT_SCRIPT = """(() => {
 })();"""
 
 _PAGE_RANGES = re.compile(r"^\s*\d+\s*(-\s*\d*\s*)?(,\s*\d+\s*(-\s*\d*\s*)?)*$")
-_UNIT_PER_INCH = {"in": 1.0, "mm": 25.4, "cm": 2.54, "px": 96.0}
 _PLACEHOLDERS = (
     (re.compile(r"\{\{\s*pages\s*\}\}|\{pages\}"), '<span class="totalPages"></span>'),
     (re.compile(r"\{\{\s*page\s*\}\}|\{page\}"), '<span class="pageNumber"></span>'),
@@ -138,14 +187,6 @@ class PdfParams:
     outline: bool
 
 
-def to_inches(length: str) -> float:
-    """'210mm' -> 8.2677...; lengths come from base.normalize_length (in, mm, cm, px)."""
-    match = re.fullmatch(r"(\d+(?:\.\d+)?)(in|mm|cm|px)", length.strip())
-    if not match:
-        raise ValidationFailed(f"invalid length {length!r}", details={"length": length})
-    return float(match.group(1)) / _UNIT_PER_INCH[match.group(2)]
-
-
 def _inch_text(inches: float) -> str:
     # Inches are exact in Playwright (96 px/in); its mm factor (3.78 px/mm) is rounded. Chromium then
     # quantizes to 0.96 pt steps: A4 comes out 595.92 x 841.92 pt, Letter exactly 612 x 792.
@@ -168,15 +209,6 @@ def _band_template(html: str | None, left: str, right: str) -> str:
     )
 
 
-def _paper_inches(options: PageOptions) -> tuple[float, float]:
-    paper_w, paper_h = (mm / 25.4 for mm in PAPER_SIZES_MM[options.paper])
-    width = to_inches(options.width) if options.width else paper_w
-    height = to_inches(options.height) if options.height else paper_h
-    if options.orientation == "landscape":
-        width, height = height, width
-    return width, height
-
-
 def pdf_params(options: PageOptions) -> PdfParams:
     """Map engine-agnostic PageOptions onto Chromium's print parameters (validating page_ranges)."""
     if options.page_ranges and not _PAGE_RANGES.match(options.page_ranges):
@@ -184,7 +216,7 @@ def pdf_params(options: PageOptions) -> PdfParams:
             f"invalid page_ranges {options.page_ranges!r}: use e.g. '1-3, 5'",
             details={"field": "page_ranges"},
         )
-    width, height = _paper_inches(options)
+    width, height = page_size_inches(options)
     margin = {side: to_inches(getattr(options.margin, side)) for side in ("top", "right", "bottom", "left")}
     default_band = to_inches(HEADER_FOOTER_DEFAULT_MARGIN)
     if options.header_html and margin["top"] == 0:
@@ -226,6 +258,20 @@ class _BrowserDied(Exception):
 
 
 @dataclass(eq=False)
+class _Scope:
+    """The assets the render holding a context may load; set when a render takes the context."""
+
+    assets: AssetMap = field(default_factory=dict)
+
+
+@dataclass(eq=False)
+class _Lease:
+    context: BrowserContext
+    page: Page
+    scope: _Scope
+
+
+@dataclass(eq=False)
 class _BrowserHandle:
     browser: Browser
     pid: int | None = None
@@ -233,8 +279,12 @@ class _BrowserHandle:
     in_flight: int = 0
     retiring: bool = False
     dead: bool = False
-    pool: list[tuple[BrowserContext, Page]] = field(default_factory=list)
-    warming: int = 0
+    pool: list[_Lease] = field(default_factory=list)
+    # The context being created by the refill loop; a render finding the pool empty claims it (it is
+    # further along than a context the render would start itself).
+    incoming: asyncio.Future[_Lease] | None = None
+    incoming_claimed: bool = False
+    refilling: bool = False
 
     @property
     def usable(self) -> bool:
@@ -283,7 +333,7 @@ class ChromiumRenderer:
         http: SafeHttpClient | None = None,
         asset_prefix: str | None = ASSET_PREFIX,
         asset_resolver: AssetResolver | None = None,
-        prewarm_contexts: int = 2,
+        prewarm_contexts: int = 4,
         extra_args: tuple[str, ...] = (),
     ) -> None:
         self.executable_path = executable_path
@@ -300,9 +350,11 @@ class ChromiumRenderer:
         self.launch_args = (*LAUNCH_ARGS, *extra_args)
         self._semaphore = asyncio.Semaphore(self.slots)
         self._pending = 0  # renders running + waiting for a slot
-        self._idle = asyncio.Event()  # set while no render runs: the pool refills only then
+        self._idle = asyncio.Event()  # set while no render runs: the pool refills then
         self._idle.set()
         self._avg_render_s = 1.0
+        # How renders got their context: from the pool, by claiming the one being created, or cold.
+        self.stats = {"prewarmed": 0, "claimed": 0, "cold": 0}
         self._playwright: Playwright | None = None
         self._current: _BrowserHandle | None = None
         self._launch_lock = asyncio.Lock()
@@ -363,18 +415,20 @@ class ChromiumRenderer:
 
     # -- rendering
 
-    async def render_pdf(self, html: str, options: PageOptions, *, timeout_s: float) -> RenderedPdf:
+    async def render_pdf(
+        self, html: str, options: PageOptions, *, timeout_s: float, assets: AssetMap | None = None
+    ) -> RenderedPdf:
         size = len(html.encode("utf-8"))
         if size > self.max_html_bytes:
             raise PayloadTooLarge(
                 f"HTML is {size} bytes; the limit is {self.max_html_bytes}",
                 details={"max_bytes": self.max_html_bytes},
             )
-        params = pdf_params(options)
+        job = _Job(html, options, pdf_params(options), assets or {})
         timeout_s = min(timeout_s, self.max_timeout_s)
         async with self._slot():
             started = time.perf_counter()
-            data = await self._render_with_retry(html, params, timeout_s)
+            data = await self._render_with_retry(job, timeout_s)
             elapsed = time.perf_counter() - started
         self._avg_render_s = 0.8 * self._avg_render_s + 0.2 * elapsed
         return RenderedPdf(data=data, pages=count_pages(data), engine=self.name, render_ms=elapsed * 1000)
@@ -400,32 +454,33 @@ class ChromiumRenderer:
             if self._pending == 0:
                 self._idle.set()
 
-    async def _render_with_retry(self, html: str, params: PdfParams, timeout_s: float) -> bytes:
+    async def _render_with_retry(self, job: _Job, timeout_s: float) -> bytes:
         deadline = asyncio.get_running_loop().time() + timeout_s
         for attempt in (1, 2):
             handle = await self._acquire()
             try:
-                return await self._render_once(handle, html, params, deadline, timeout_s)
+                return await self._render_once(handle, job, deadline, timeout_s)
             except _BrowserDied:
                 log.warning("chromium died during a render (attempt %d)", attempt)
             finally:
                 self._release(handle)
         raise RenderFailed("The browser crashed twice while rendering this document")
 
-    async def _render_once(
-        self, handle: _BrowserHandle, html: str, params: PdfParams, deadline: float, timeout_s: float
-    ) -> bytes:
+    async def _render_once(self, handle: _BrowserHandle, job: _Job, deadline: float, timeout_s: float) -> bytes:
         context: BrowserContext | None = None
         # Shielded so that a deadline hitting during context creation does not orphan the new context.
         take = asyncio.ensure_future(self._take_context(handle))
         try:
             async with asyncio.timeout_at(deadline):
-                context, page = await asyncio.shield(take)
+                lease = await asyncio.shield(take)
+                context, page = lease.context, lease.page
+                lease.scope.assets = job.assets
                 # Our deadline governs; Playwright's own timers only back it up.
                 page.set_default_timeout(timeout_s * 1000 + 5000)
-                await page.set_content(html, wait_until="load")
-                await page.evaluate("document.fonts.ready.then(() => true)")
-                data = await _print(page, params)
+                if job.options.emulate_media == "screen":
+                    await page.emulate_media(media="screen")
+                await _load(page, job)
+                data = await _print(page, job.params)
         except TimeoutError:
             if context is None:
                 take.add_done_callback(self._close_late)
@@ -444,9 +499,8 @@ class ChromiumRenderer:
         return data
 
     async def _recycle(self, handle: _BrowserHandle, context: BrowserContext | None) -> None:
-        """After a render: close its context, then top the pool up (when idle, see _refill)."""
+        """After a render: close its context (never reused)."""
         await self._dispose(handle, context)
-        await self._refill(handle)
 
     # -- browsers
 
@@ -506,46 +560,82 @@ class ChromiumRenderer:
         return handle
 
     async def _close_browser(self, handle: _BrowserHandle) -> None:
-        contexts, handle.pool = handle.pool, []
+        leases, handle.pool = handle.pool, []
         handle.dead = True
         try:
             async with asyncio.timeout(CONTEXT_CLOSE_TIMEOUT_S):
-                for context, _page in contexts:
-                    await context.close()
+                for lease in leases:
+                    await lease.context.close()
                 await handle.browser.close()
         except (PlaywrightError, TimeoutError):
             handle.kill()
 
     # -- contexts
 
-    async def _take_context(self, handle: _BrowserHandle) -> tuple[BrowserContext, Page]:
-        """A never-used context from the pool, or a new one when the pool is empty."""
-        while handle.pool:
-            context, page = handle.pool.pop()
-            if not page.is_closed():
-                return context, page
-        return await self._new_context(handle)
+    async def _take_context(self, handle: _BrowserHandle) -> _Lease:
+        """A never-used context: from the pool, else the one being created, else a new one (cold)."""
+        try:
+            while handle.pool:
+                lease = handle.pool.pop(0)  # the oldest: it had the most time to settle after its warm-up
+                if not lease.page.is_closed():
+                    self.stats["prewarmed"] += 1
+                    return lease
+            incoming = handle.incoming
+            if incoming is not None and not handle.incoming_claimed:
+                handle.incoming_claimed = True
+                try:
+                    lease = await asyncio.shield(incoming)
+                except PlaywrightError:
+                    pass  # its creation failed: make one here
+                else:
+                    self.stats["claimed"] += 1
+                    return lease
+            self.stats["cold"] += 1
+            return await self._new_context(handle)
+        finally:
+            self._spawn(self._refill(handle))
 
     async def _refill(self, handle: _BrowserHandle) -> None:
-        """Top the pool up, only while no render runs: creating and warming a page costs Chromium's
-        browser process ~250 ms of work that would otherwise slow the renders (2 cores: measured 2x).
-        Under sustained load the pool stays empty and renders create their context inline."""
-        while self._wants_context(handle):
-            await self._wait_idle()
-            if not self._wants_context(handle):
-                return
-            handle.warming += 1
-            try:
-                pair = await self._new_context(handle)
-                await _warm_up(pair[1])
-            except PlaywrightError:
-                return
-            finally:
-                handle.warming -= 1
-            if handle.usable and not handle.retiring:
-                handle.pool.append(pair)
-            else:
-                await _quiet(pair[0].close())
+        """Top the pool up, one context at a time, between renders.
+
+        Between renders: creating a context keeps Chromium's browser process - the one thread that also
+        relays every render's commands - busy for ~80 ms and a core busy for ~130 ms; measured on 2
+        cores, refilling during renders made them ~2x slower (178 vs 91 ms at 0.3 s gaps), which is
+        worse than what the pool saves. A context a render is already waiting for (pool empty, see
+        _take_context) is handed over as soon as it exists, without its warm-up print; the others are
+        warmed, so their first real print is as fast as on a reused page.
+        """
+        if handle.refilling:
+            return  # the running loop sees the new deficit
+        handle.refilling = True
+        loop = asyncio.get_running_loop()
+        try:
+            while handle.usable and not handle.retiring and len(handle.pool) < self.prewarm_contexts:
+                await self._wait_idle()
+                if not (handle.usable and not handle.retiring and len(handle.pool) < self.prewarm_contexts):
+                    return
+                future: asyncio.Future[_Lease] = loop.create_future()
+                future.add_done_callback(_consume_exception)
+                handle.incoming, handle.incoming_claimed = future, False
+                try:
+                    lease = await self._new_context(handle)
+                    if not handle.incoming_claimed:
+                        await _warm_up(lease.page)
+                except PlaywrightError as exc:
+                    future.set_exception(exc)
+                    return
+                finally:
+                    handle.incoming = None
+                if handle.incoming_claimed:
+                    future.set_result(lease)
+                elif handle.usable and not handle.retiring:
+                    handle.pool.append(lease)
+                    future.cancel()
+                else:
+                    future.cancel()
+                    await _quiet(lease.context.close())
+        finally:
+            handle.refilling = False
 
     async def _wait_idle(self) -> None:
         """Until no render has run for IDLE_GRACE_S (back-to-back renders leave no real idle gap)."""
@@ -555,18 +645,15 @@ class ChromiumRenderer:
             if self._pending == 0:
                 return
 
-    def _wants_context(self, handle: _BrowserHandle) -> bool:
-        stocked = len(handle.pool) + handle.warming
-        return handle.usable and not handle.retiring and stocked < self.prewarm_contexts
-
-    async def _new_context(self, handle: _BrowserHandle) -> tuple[BrowserContext, Page]:
+    async def _new_context(self, handle: _BrowserHandle) -> _Lease:
         context = await handle.browser.new_context(
             service_workers="block", java_script_enabled=True, accept_downloads=False
         )
+        scope = _Scope()
         await context.add_init_script(INIT_SCRIPT)
-        await context.route("**/*", self._route)
+        await context.route("**/*", lambda route: self._route(route, scope))
         await context.route_web_socket(lambda _url: True, _refuse_websocket)
-        return context, await context.new_page()
+        return _Lease(context, await context.new_page(), scope)
 
     async def _dispose(self, handle: _BrowserHandle, context: BrowserContext | None) -> None:
         """Close a used context; if Chromium does not manage within seconds (a wedged renderer), kill it."""
@@ -583,7 +670,7 @@ class ChromiumRenderer:
 
     # -- network
 
-    async def _route(self, route: Route) -> None:
+    async def _route(self, route: Route, scope: _Scope) -> None:
         """Every request of every page: answered by us, never by Chromium's own network stack."""
         request = route.request
         url = request.url
@@ -591,19 +678,26 @@ class ChromiumRenderer:
             if url.startswith(("data:", "blob:")):
                 await route.fallback()
             elif self.asset_prefix and url.startswith(self.asset_prefix):
-                await self._fulfill_asset(route, url)
+                await self._fulfill_asset(route, url, scope.assets)
             else:
                 await self._fulfill_remote(route, url)
         except PlaywrightError:
             pass  # the context closed under us (render finished or timed out)
 
-    async def _fulfill_asset(self, route: Route, url: str) -> None:
-        body = await asyncio.to_thread(self.asset_resolver, url) if self.asset_resolver else None
-        if body is None:
+    async def _fulfill_asset(self, route: Route, url: str, assets: AssetMap) -> None:
+        """This render's own assets, then the built-in frameworks, then the global resolver hook."""
+        key = url.split("#", 1)[0].split("?", 1)[0]  # a query string never selects another file
+        asset = assets.get(key) or builtin_asset(key, self.asset_prefix or ASSET_PREFIX)
+        if asset is None and self.asset_resolver is not None:
+            body = await asyncio.to_thread(self.asset_resolver, key)
+            if body is not None:
+                guessed = mimetypes.guess_type(key.split("?", 1)[0])[0] or "application/octet-stream"
+                asset = StaticAsset(content_type=guessed, data=body)
+        if asset is None:
             await route.fulfill(status=404, body=b"")
             return
-        content_type = mimetypes.guess_type(url.split("?", 1)[0])[0] or "application/octet-stream"
-        await route.fulfill(status=200, body=body, headers={"content-type": content_type})
+        headers = {"content-type": asset.content_type, "access-control-allow-origin": "*"}
+        await route.fulfill(status=200, body=asset.data, headers=headers)
 
     async def _fulfill_remote(self, route: Route, url: str) -> None:
         request = route.request
@@ -624,14 +718,79 @@ class ChromiumRenderer:
 
     # -- helpers
 
-    def _close_late(self, take: asyncio.Future[tuple[BrowserContext, Page]]) -> None:
+    def _close_late(self, take: asyncio.Future[_Lease]) -> None:
         if not take.cancelled() and take.exception() is None:
-            self._spawn(_quiet(take.result()[0].close()))
+            self._spawn(_quiet(take.result().context.close()))
 
     def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+
+@dataclass(frozen=True)
+class _Job:
+    html: str
+    options: PageOptions
+    params: PdfParams
+    assets: AssetMap
+
+
+async def _load(page: Page, job: _Job) -> None:
+    """Load the document and wait for what the options ask (the render deadline bounds every wait)."""
+    wait = job.options.wait_for
+    await page.set_content(job.html, wait_until="networkidle" if wait == "networkidle" else "load")
+    if isinstance(wait, WaitSelector):
+        await page.wait_for_selector(wait.selector, state="attached")
+    elif isinstance(wait, WaitExpression):
+        await page.wait_for_function(wait.expression, polling=WAIT_POLL_MS)
+    elif isinstance(wait, WaitDelay):
+        await asyncio.sleep(wait.delay_ms / 1000)
+    faces = band_font_faces(job.params)
+    if faces:
+        await page.evaluate(_PRIME_BAND_FONTS, faces)
+    await page.evaluate("document.fonts.ready.then(() => true)")
+
+
+# Chromium draws header/footer bands synchronously at print time: a web font declared there is only
+# used if the page itself has already loaded the very same face. So the bands' @font-face rules are
+# added to the page and used by hidden text, and printing waits for them (measured: without this the
+# band falls back to a system font).
+_PRIME_BAND_FONTS = """(faces) => {
+  const style = document.createElement("style");
+  style.textContent = faces.map(f => f.rule).join(" ");
+  document.head.appendChild(style);
+  for (const face of faces) {
+    const probe = document.createElement("span");
+    probe.setAttribute("aria-hidden", "true");
+    probe.style.cssText = "position:absolute;left:0;top:0;visibility:hidden;font-size:1px;font-family:" +
+      JSON.stringify(face.family) + ";font-weight:" + face.weight + ";font-style:" + face.style;
+    probe.textContent = "x";
+    document.body.appendChild(probe);
+  }
+}"""
+_FONT_FACE = re.compile(r"@font-face\s*\{[^}]*\}", re.IGNORECASE)
+_FACE_FAMILY = re.compile(r"font-family\s*:\s*[\"']([^\"']+)[\"']", re.IGNORECASE)
+_FACE_WEIGHT = re.compile(r"font-weight\s*:\s*(\d+)", re.IGNORECASE)
+_FACE_ITALIC = re.compile(r"font-style\s*:\s*italic", re.IGNORECASE)
+
+
+def band_font_faces(params: PdfParams) -> list[dict[str, str]]:
+    """The @font-face rules of the header/footer templates, with the family/weight/style each declares."""
+    faces = []
+    for rule in _FONT_FACE.findall(params.header_template + params.footer_template):
+        family = _FACE_FAMILY.search(rule)
+        if family:
+            weight = _FACE_WEIGHT.search(rule)
+            faces.append(
+                {
+                    "rule": rule,
+                    "family": family.group(1),
+                    "weight": weight.group(1) if weight else "400",
+                    "style": "italic" if _FACE_ITALIC.search(rule) else "normal",
+                }
+            )
+    return faces
 
 
 async def _print(page: Page, params: PdfParams) -> bytes:
@@ -658,10 +817,9 @@ async def _print(page: Page, params: PdfParams) -> bytes:
 
 
 async def _warm_up(page: Page) -> None:
-    """Print a blank page once, off the critical path: a fresh renderer process spends ~30-40% of its
-    first print initialising (fonts, print and header/footer machinery). Our own content only - no
-    tenant has touched this context."""
-    await page.set_content("<!doctype html><p>&nbsp;</p>")
+    """Print a small page once, off the critical path: a fresh renderer's first print costs ~40 ms more
+    (fonts, print and header/footer machinery). Our own content only - no tenant has touched this context."""
+    await page.set_content('<!doctype html><p style="font-family: sans-serif">&nbsp;<b>&nbsp;</b></p>')
     await page.pdf(
         display_header_footer=True,
         header_template="<span></span>",
@@ -673,6 +831,12 @@ async def _refuse_websocket(ws: WebSocketRoute) -> None:
     # Not connecting to the server and closing: the page sees a failed socket, nothing leaves the machine.
     with contextlib.suppress(PlaywrightError):
         await ws.close(code=1008, reason="blocked by Pressroom")
+
+
+def _consume_exception(future: asyncio.Future[_Lease]) -> None:
+    # A failed creation nobody claimed must not be reported as "exception never retrieved".
+    if not future.cancelled():
+        future.exception()
 
 
 async def _quiet(awaitable: Awaitable[None]) -> None:

@@ -1,0 +1,111 @@
+"""Shared fixtures of the engine suites: one engine loop, a warm Chromium and a WeasyPrint pool for the
+session, and loopback "canary" servers that count every connection a render might make."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pressroom.aio import LoopThread
+from pressroom.config import NetSettings
+from pressroom.net.gate import NetworkGate
+from pressroom.rendering.chromium import ChromiumRenderer
+from pressroom.rendering.weasyprint import WeasyPrintRenderer
+
+CHROMIUM = "/usr/bin/chromium"
+CANARY_TEXT = "CANARY-SECRET-CONTENT"
+
+
+class Canary(ThreadingHTTPServer):
+    """A loopback HTTP server that counts connections; answers every request with CANARY_TEXT."""
+
+    daemon_threads = True
+
+    def __init__(self, host: str = "127.0.0.1", family: socket.AddressFamily = socket.AF_INET) -> None:
+        self.address_family = family
+        super().__init__((host, 0), _CanaryHandler)
+        self.connections = 0
+        self.hits: list[str] = []
+
+    @property
+    def port(self) -> int:
+        return int(self.server_address[1])
+
+    def verify_request(self, request: Any, client_address: Any) -> bool:
+        self.connections += 1
+        return True
+
+
+class _CanaryHandler(BaseHTTPRequestHandler):
+    server: Canary
+
+    def _answer(self) -> None:
+        self.server.hits.append(f"{self.command} {self.path}")
+        body = CANARY_TEXT.encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/css")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = _answer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def _serve(server: Canary) -> Iterator[Canary]:
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="session")
+def canary() -> Iterator[Canary]:
+    yield from _serve(Canary())
+
+
+@pytest.fixture(scope="session")
+def canary6() -> Iterator[Canary | None]:
+    """The same on [::1] (None when the machine has no IPv6 loopback)."""
+    try:
+        server = Canary("::1", socket.AF_INET6)
+    except OSError:
+        yield None
+        return
+    yield from _serve(server)
+
+
+@pytest.fixture(scope="session")
+def loop_thread() -> Iterator[LoopThread]:
+    loop = LoopThread("test-engines")
+    yield loop
+    loop.close()
+
+
+@pytest.fixture(scope="session")
+def chromium(loop_thread: LoopThread) -> Iterator[ChromiumRenderer]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is not installed")
+    renderer = ChromiumRenderer(executable_path=CHROMIUM, concurrency=2, queue_size=8, gate=NetworkGate())
+    loop_thread.run(renderer.start(), 60)
+    yield renderer
+    loop_thread.run(renderer.close(), 60)
+
+
+@pytest.fixture(scope="session")
+def weasy(loop_thread: LoopThread) -> Iterator[WeasyPrintRenderer]:
+    renderer = WeasyPrintRenderer(workers=2, queue_size=4, net=NetSettings())
+    loop_thread.run(renderer.start(), 120)
+    yield renderer
+    loop_thread.run(renderer.close(), 60)
