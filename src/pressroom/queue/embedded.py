@@ -12,9 +12,7 @@ import threading
 from collections.abc import Callable
 
 from pressroom.config import JobSettings
-from pressroom.core.clock import utcnow
 from pressroom.db.session import Database
-from pressroom.jobs.repository import JobRepository
 from pressroom.jobs.runner import JobRunner
 
 log = logging.getLogger("pressroom.queue")
@@ -79,10 +77,9 @@ class EmbeddedQueue:
                 self._sleep()
 
     def _run_one(self) -> bool:
-        with self.db.session() as session:
-            candidates = JobRepository(session).next_claimable_ids(utcnow(), limit=4)
-        # Several workers may see the same candidates; the conditional claim lets exactly one win.
-        return any(self.runner.run(job_id) for job_id in candidates)
+        # Workers polling at once each get a different job (SKIP LOCKED on PostgreSQL; on SQLite the
+        # conditional claim lets exactly one of them win a candidate).
+        return self.runner.run_next()
 
     def _sleep(self) -> None:
         with self._wake:
