@@ -7,7 +7,16 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = ["w1_generate.py", "render_engines.py", "handlebars_bench.py"]
+SCRIPTS = [
+    "w1_generate.py",
+    "render_engines.py",
+    "w1_engines.py",
+    "w2_report.py",
+    "soak.py",
+    "handlebars_bench.py",
+    "w4_merge_encrypt.py",
+    "w5_batch.py",
+]
 
 if __name__ == "__main__":
     failed = 0

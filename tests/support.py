@@ -90,6 +90,7 @@ class ServerProcess:
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
+    serve_args: list[str] = field(default_factory=list)  # e.g. ["--no-worker"]
 
     @property
     def url(self) -> str:
@@ -127,7 +128,10 @@ class ServerProcess:
         self.log_path = self.data_dir / f"server-{self.port}.log"
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [str(VENV_BIN / "pressroom"), "serve", "--port", str(self.port), "--log-level", "warning"],
+            [
+                str(VENV_BIN / "pressroom"),
+                *("serve", "--port", str(self.port), "--log-level", "warning", *self.serve_args),
+            ],
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -235,3 +239,221 @@ def running_server(data_dir: Path, env: dict[str, str] | None = None) -> Iterato
         yield server
     finally:
         server.stop()
+
+
+# -- scale-out: backing services and worker processes ------------------------------------------------------
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def require_service(available: bool, reason: str) -> None:
+    """Skip with ``reason`` when a backing service is absent; in CI its absence is a failure."""
+    import pytest
+
+    if available:
+        return
+    if in_ci():
+        pytest.fail(f"CI: {reason}")
+    pytest.skip(reason)
+
+
+def port_answers(port: int, host: str = "127.0.0.1", timeout_s: float = 1.0) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout_s):
+            return True
+    except OSError:
+        return False
+
+
+def wait_until(predicate: Any, timeout_s: float, interval_s: float = 0.1, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(interval_s)
+    raise AssertionError(f"{what} not reached within {timeout_s}s")
+
+
+S3_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
+
+
+class MotoServer:
+    """moto's standalone S3 server on a free loopback port (the tests' S3-compatible store)."""
+
+    def __init__(self, log_dir: Path) -> None:
+        self.port = free_port()
+        self.log_path = log_dir / f"moto-{self.port}.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def storage_url(self, bucket: str) -> str:
+        return f"s3://{bucket}?endpoint_url={self.endpoint}&region=us-east-1"
+
+    def start(self, timeout_s: float = 30) -> MotoServer:
+        # .ci/run starts one S3 server for the whole run; buckets are unique per test, so sharing is safe.
+        shared = os.environ.get("PRESSROOM_TEST_S3_ENDPOINT")
+        if shared:
+            self.port = int(shared.rsplit(":", 1)[1].strip("/"))
+            if port_answers(self.port):
+                return self
+            raise RuntimeError(f"PRESSROOM_TEST_S3_ENDPOINT={shared} does not answer")
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, **S3_ENV},
+                start_new_session=True,
+            )
+        wait_until(lambda: port_answers(self.port), timeout_s, what=f"moto server on :{self.port}")
+        return self
+
+    def stop(self) -> None:
+        _stop_process(self.process)
+
+
+def redis_server_binary() -> str | None:
+    return shutil.which("redis-server")
+
+
+class PrivateRedis:
+    """A redis-server of our own on a free port: chaos tests restart it without touching the shared one."""
+
+    def __init__(self, work_dir: Path) -> None:
+        self.port = free_port()
+        self.work_dir = work_dir
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self, timeout_s: float = 20) -> PrivateRedis:
+        binary = redis_server_binary()
+        assert binary is not None
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        self.process = subprocess.Popen(
+            [
+                binary,
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.work_dir),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        wait_until(lambda: port_answers(self.port), timeout_s, what=f"redis on :{self.port}")
+        return self
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        _stop_process(self.process, sig)
+
+
+def shared_redis_url() -> str | None:
+    return "redis://127.0.0.1:6379/0" if port_answers(6379) else None
+
+
+def rabbitmq_vhost() -> str | None:
+    """A fresh vhost on the machine's RabbitMQ (guest/guest), so that test runs never share queues."""
+    if not port_answers(5672) or shutil.which("rabbitmqctl") is None:
+        return None
+    vhost = f"pressroom-test-{uuid.uuid4().hex[:8]}"
+    try:
+        subprocess.run(["rabbitmqctl", "add_vhost", vhost], check=True, capture_output=True, timeout=60)
+        subprocess.run(
+            ["rabbitmqctl", "set_permissions", "-p", vhost, "guest", ".*", ".*", ".*"],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+    except (subprocess.SubprocessError, OSError):
+        return None
+    return vhost
+
+
+def drop_rabbitmq_vhost(vhost: str) -> None:
+    subprocess.run(["rabbitmqctl", "delete_vhost", vhost], capture_output=True, timeout=60, check=False)
+
+
+def _stop_process(process: subprocess.Popen[bytes] | None, sig: int = signal.SIGTERM, timeout_s: float = 20) -> None:
+    if process is None or process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, sig)
+    except ProcessLookupError:
+        return
+    try:
+        process.wait(timeout_s)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(10)
+
+
+@dataclass
+class WorkerProcess:
+    """`pressroom worker` as a real process (Celery worker, or embedded poller), sharing a server's env."""
+
+    data_dir: Path
+    env_extra: dict[str, str] = field(default_factory=dict)
+    args: list[str] = field(default_factory=lambda: ["--concurrency", "1"])
+    name: str = field(default_factory=lambda: f"w{uuid.uuid4().hex[:6]}")
+    process: subprocess.Popen[bytes] | None = None
+    log_path: Path | None = None
+    python_entry: list[str] | None = None  # run through another entry point (tests that patch operations)
+
+    @property
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PRESSROOM_")}
+        env.update({"PRESSROOM_DATA_DIR": str(self.data_dir), "PRESSROOM_ENV": "test", **self.env_extra})
+        return env
+
+    def start(self, timeout_s: float = 60) -> WorkerProcess:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.log_path = self.data_dir / f"worker-{self.name}.log"
+        log = self.log_path.open("ab")
+        entry = self.python_entry or [str(VENV_BIN / "pressroom")]
+        self.process = subprocess.Popen(
+            [*entry, "worker", "--hostname", f"{self.name}@%h", "--log-level", "warning", *self.args],
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        wait_until(
+            lambda: "pressroom worker ready" in self.log() or self.process is None or self.process.poll() is not None,
+            timeout_s,
+            what=f"worker {self.name} ready",
+        )
+        if self.process.poll() is not None:
+            raise RuntimeError(f"worker exited early:\n{self.log()}")
+        return self
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path and self.log_path.exists() else ""
+
+    def pids(self) -> set[int]:
+        """The worker's process group: the Celery main process and its pool children."""
+        if self.process is None:
+            return set()
+        out = subprocess.run(["pgrep", "-g", str(self.process.pid)], capture_output=True, text=True, check=False)
+        return {int(pid) for pid in out.stdout.split()}
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self, sig: int = signal.SIGTERM, timeout_s: float = 30) -> None:
+        _stop_process(self.process, sig, timeout_s)

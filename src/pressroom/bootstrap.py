@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from pressroom.accounts.service import AccountService
 from pressroom.aio import LoopThread
+from pressroom.assets.service import AssetService
+from pressroom.batches.service import BatchService
 from pressroom.config import Settings
+from pressroom.core.periodic import Periodic
+from pressroom.credits.service import CreditService
 from pressroom.db.session import Database
 from pressroom.documents.generation import DocumentGenerator
 from pressroom.documents.service import DocumentService
 from pressroom.folders.service import FolderService
+from pressroom.idempotency.service import IdempotencyService
 from pressroom.jobs.operations import OperationRegistry
 from pressroom.jobs.runner import JobRunner
 from pressroom.jobs.service import JobService
@@ -19,13 +25,27 @@ from pressroom.keys.service import ApiKeyService
 from pressroom.net.blocking import BlockingNet
 from pressroom.net.client import SafeHttpClient
 from pressroom.net.gate import NetworkGate
+from pressroom.oauth.service import OAuthService
+from pressroom.pdf.safeopen import Sandbox
+from pressroom.pdfops.service import PdfOpsService, TemplatePdfs, make_downloader
+from pressroom.queue.base import JobQueue
 from pressroom.queue.embedded import EmbeddedQueue
+from pressroom.ratelimit.base import RateLimitStore
+from pressroom.ratelimit.database import DatabaseRateLimitStore
+from pressroom.ratelimit.memory import MemoryRateLimitStore
+from pressroom.ratelimit.redis import RedisRateLimitStore
+from pressroom.ratelimit.service import RateLimiter
 from pressroom.rendering.chromium import ChromiumRenderer
-from pressroom.rendering.host import BlockingRenderer
+from pressroom.rendering.registry import EngineRegistry
+from pressroom.rendering.weasyprint import WeasyPrintRenderer
+from pressroom.storage.base import BlobStore
 from pressroom.storage.filesystem import FilesystemBlobStore
+from pressroom.storage.s3 import S3BlobStore
 from pressroom.storage.signing import UrlSigner
 from pressroom.templates.service import TemplateService
-from pressroom.webhooks.service import WebhookDispatcher, job_webhook_outbox
+from pressroom.webhooks.dispatcher import WebhookDispatcher
+from pressroom.webhooks.outbox import job_webhook_outbox
+from pressroom.webhooks.service import WebhookEndpointService
 
 log = logging.getLogger("pressroom")
 
@@ -35,7 +55,7 @@ class Container:
     settings: Settings
     db: Database
     loop: LoopThread
-    renderer: BlockingRenderer
+    renderer: EngineRegistry
     net: BlockingNet
     accounts: AccountService
     keys: ApiKeyService
@@ -43,18 +63,30 @@ class Container:
     templates: TemplateService
     documents: DocumentService
     jobs: JobService
-    queue: EmbeddedQueue
+    queue: JobQueue
+    batches: BatchService
     webhooks: WebhookDispatcher
+    credits: CreditService
+    oauth: OAuthService
+    rate_limiter: RateLimiter
+    idempotency: IdempotencyService
+    webhook_endpoints: WebhookEndpointService
     operations: OperationRegistry = field(default_factory=OperationRegistry)
+    pdf: PdfOpsService | None = None
+    assets: AssetService | None = None
 
     def start(self, *, worker: bool) -> None:
         """Warm the engines; start consuming jobs when this process is a worker too."""
         self.renderer.start()
+        if self.pdf is not None:
+            self.pdf.start()  # warm sandbox processes: the first PDF operation pays no process start
         if worker:
             self.queue.start()
 
     def close(self) -> None:
         self.queue.stop()
+        if self.pdf is not None:
+            self.pdf.close()
         try:
             self.renderer.close()
         finally:
@@ -65,24 +97,62 @@ class Container:
 
 def build(settings: Settings) -> Container:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    db = Database(settings.resolved_database_url)
+    db = Database(settings.resolved_database_url, settings.db)
     loop = LoopThread()
     gate = NetworkGate.from_settings(settings.net)
     net = BlockingNet(gate, SafeHttpClient.from_settings(settings.net, gate), loop)
-    renderer = BlockingRenderer(ChromiumRenderer.from_settings(settings.render, gate, net=settings.net), loop)
-    store = FilesystemBlobStore(settings.storage_root)
+    renderer = EngineRegistry(
+        {
+            "chromium": ChromiumRenderer.from_settings(settings.render, gate, net=settings.net),
+            "weasyprint": WeasyPrintRenderer.from_settings(settings.render, settings.net),
+        },
+        loop,
+        default=settings.render.default_engine,
+    )
+    store = _blob_store(settings)
+    assets = AssetService(db, store, settings.assets, settings.render.asset_prefix)
     signer = UrlSigner(settings.resolved_secret_key(), settings.public_url)
 
     templates = TemplateService(db)
-    documents = DocumentService(db, store, signer, settings.download_url_ttl_s)
+    # S3 downloads are presigned S3 URLs unless the operator asks for links proxied through the API.
+    presigner = store if isinstance(store, S3BlobStore) and settings.storage.downloads == "presigned" else None
+    documents = DocumentService(db, store, signer, settings.download_url_ttl_s, presigner=presigner)
     operations = OperationRegistry()
-    generator = DocumentGenerator(settings, templates, renderer)
+    generator = DocumentGenerator(settings, templates, renderer, assets)
     operations.register("generate", generator.generate)
     operations.register("transform", generator.transform)
+    pdf_sandbox = Sandbox(
+        workers=settings.pdf.workers, memory_limit_mb=settings.pdf.memory_limit_mb, timeout_s=settings.pdf.timeout_s
+    )
+    pdf = PdfOpsService(
+        settings, db, store, documents, TemplatePdfs(templates, generator), make_downloader(net), pdf_sandbox
+    )
+    pdf.register(operations)  # merge, split, encrypt, compress, embed, metadata, watermark, pdfa, facturx, sign
+    generator.pdf = pdf  # options.pdf and the TEST mark on generate/transform
 
-    runner = JobRunner(db, store, operations, settings.jobs, settings.retention_days, [job_webhook_outbox])
+    credits = CreditService(db, settings.billing)
+    runner = JobRunner(
+        db,
+        store,
+        operations,
+        settings.jobs,
+        settings.retention_days,
+        finish_hooks=[credits.settle_or_release, job_webhook_outbox],
+        retention=credits.retention,
+    )
     webhooks = WebhookDispatcher(db, net, documents, settings.webhooks)
-    queue = EmbeddedQueue(db, runner, settings.jobs, background_tasks=[webhooks.deliver_due])
+    idempotency = IdempotencyService(db, settings.billing.idempotency_ttl_s)
+    chores: list[Callable[[], object]] = [
+        webhooks.deliver_due,
+        Periodic(
+            settings.jobs.sweep_interval_s, documents.sweep_expired
+        ),  # retention: files of expired documents are deleted
+        Periodic(3600.0, idempotency.purge_expired),
+    ]
+    queue = _job_queue(settings, db, runner, background_tasks=chores)
+    jobs = JobService(db, runner, queue, net, credits)
+    batches = BatchService(db, jobs, queue, net, templates, settings.batches, settings.billing)
+    runner.finish_hooks.append(batches.on_job_finished)
     return Container(
         settings=settings,
         db=db,
@@ -94,8 +164,55 @@ def build(settings: Settings) -> Container:
         folders=FolderService(db),
         templates=templates,
         documents=documents,
-        jobs=JobService(db, runner, queue, net),
+        jobs=jobs,
         queue=queue,
+        batches=batches,
         webhooks=webhooks,
         operations=operations,
+        pdf=pdf,
+        credits=credits,
+        oauth=OAuthService(db, settings.resolved_secret_key(), settings.billing.oauth_token_ttl_s),
+        rate_limiter=RateLimiter(_rate_limit_store(settings, db), settings.billing, _plan_lookup(db)),
+        idempotency=idempotency,
+        webhook_endpoints=WebhookEndpointService(db, net, settings.webhooks),
+        assets=assets,
     )
+
+
+def _blob_store(settings: Settings) -> BlobStore:
+    if settings.storage_url and settings.storage_url.startswith("s3://"):
+        store = S3BlobStore.from_url(settings.storage_url, settings.storage)
+        if settings.storage.create_bucket:
+            store.ensure_bucket()
+        return store
+    return FilesystemBlobStore(settings.storage_root)
+
+
+def _job_queue(
+    settings: Settings, db: Database, runner: JobRunner, background_tasks: list[Callable[[], object]]
+) -> JobQueue:
+    if settings.queue == "celery":
+        from pressroom.queue.celery import CeleryQueue  # imports Celery only where it is used
+
+        return CeleryQueue(db, runner, settings, background_tasks=background_tasks)
+    return EmbeddedQueue(db, runner, settings.jobs, background_tasks=background_tasks)
+
+
+def _rate_limit_store(settings: Settings, db: Database) -> RateLimitStore:
+    billing = settings.billing
+    if billing.rate_limit_storage == "redis":
+        if not billing.redis_url:
+            raise ValueError("PRESSROOM_BILLING__REDIS_URL is required with rate_limit_storage=redis")
+        return RedisRateLimitStore(billing.redis_url)
+    if billing.rate_limit_storage == "memory":
+        return MemoryRateLimitStore()
+    return DatabaseRateLimitStore(db)
+
+
+def _plan_lookup(db: Database) -> Callable[[str], str]:
+    accounts = AccountService(db)
+
+    def plan_of(account_id: str) -> str:
+        return accounts.get(account_id).plan
+
+    return plan_of

@@ -25,9 +25,20 @@ class RenderSettings(BaseModel):
     max_timeout_s: float = Field(default=120.0, gt=0)
     restart_after: int = Field(default=500, ge=1, description="renders before the browser is recycled")
     max_html_bytes: int = 5 * 1024 * 1024
-    prewarm_contexts: int = Field(default=2, ge=0, description="pre-created isolated contexts")
+    prewarm_contexts: int = Field(default=4, ge=0, description="pre-created isolated contexts")
     asset_prefix: str = "https://assets.pressroom.invalid/"
     extra_args: list[str] = Field(default_factory=list, description="extra Chromium flags")
+    # WeasyPrint runs in worker processes (it holds the GIL); 0 = one per core.
+    weasyprint_workers: int = Field(default=0, ge=0)
+    weasyprint_max_tasks: int = Field(default=200, ge=1, description="renders before a worker is recycled")
+    weasyprint_memory_mb: int = Field(default=2048, ge=0, description="address-space cap per worker, 0 = none")
+    # Engine for templates that do not choose one; used for everything when Chromium is not installed.
+    default_engine: Literal["chromium", "weasyprint"] = "chromium"
+
+
+class AssetSettings(BaseModel):
+    max_bytes: int = Field(default=10 * 1024 * 1024, ge=1, description="largest uploaded asset")
+    cache_mb: int = Field(default=64, ge=0, description="asset bytes kept in memory for renders")
 
 
 class NetSettings(BaseModel):
@@ -51,17 +62,179 @@ class JobSettings(BaseModel):
     lease_s: float = 60.0
     poll_interval_s: float = 0.2
     max_attempts: int = 3
+    sweep_interval_s: float = Field(default=60.0, gt=0, description="how often expired documents are swept")
 
 
 class WebhookSettings(BaseModel):
     timeout_s: float = 10.0
-    max_attempts: int = 6
+    # 2^n seconds (capped at max_backoff_s) plus jitter: 24 attempts span about three days.
+    max_attempts: int = 24
     backoff_base_s: float = 2.0
+    max_backoff_s: float = 6 * 3600
+    secret_rotation_grace_s: int = 24 * 3600
+
+
+class Plan(BaseModel):
+    """A plan's limits. ``None`` means unlimited."""
+
+    monthly_documents: int | None = 100
+    monthly_credits: int = 100
+    batch_size: int = 50
+    retention_days: int = 7
+    rate_limit_per_minute: int = 60
+    forbidden_options: list[str] = Field(default_factory=list)
+    webhooks: bool = True
+
+
+def _default_plans() -> dict[str, Plan]:
+    return {
+        "free": Plan(forbidden_options=["encryption", "sign"]),
+        "starter": Plan(
+            monthly_documents=1_000, monthly_credits=1_000, batch_size=200, retention_days=30, rate_limit_per_minute=120
+        ),
+        "pro": Plan(
+            monthly_documents=10_000,
+            monthly_credits=10_000,
+            batch_size=1_000,
+            retention_days=90,
+            rate_limit_per_minute=600,
+        ),
+        "business": Plan(
+            monthly_documents=100_000,
+            monthly_credits=100_000,
+            batch_size=5_000,
+            retention_days=365,
+            rate_limit_per_minute=1_200,
+        ),
+        "enterprise": Plan(
+            monthly_documents=None,
+            monthly_credits=1_000_000,
+            batch_size=10_000,
+            retention_days=3_650,
+            rate_limit_per_minute=6_000,
+        ),
+    }
+
+
+class SandboxLimits(BaseModel):
+    """Limits of test-mode keys (pr_test_...)."""
+
+    requests_per_minute: int = 60
+    documents_per_day: int = 60
+    retention_s: int = 3600
+    watermark: bool = True
+
+
+class PricingSettings(BaseModel):
+    """Credits per job: the operation's base price plus one entry per option used (lists: per item)."""
+
+    base: dict[str, int] = Field(
+        default_factory=lambda: dict.fromkeys(
+            (
+                "generate",
+                "transform",
+                "fill",
+                "fill-docx",
+                "merge",
+                "split",
+                "encrypt",
+                "compress",
+                "embed",
+                "metadata",
+                "watermark",
+                "pdfa",
+                "facturx",
+                "sign",
+                "convert",
+            ),
+            1,
+        )
+    )
+    options: dict[str, int] = Field(
+        default_factory=lambda: {
+            "compress": 1,
+            "factur_x": 1,
+            "pdf_format": 1,
+            "sign": 1,
+            "encryption": 1,
+            "password": 1,
+            "attachments": 1,
+            "embed_files": 1,
+        }
+    )
+
+
+class BillingSettings(BaseModel):
+    default_plan: str = "free"
+    plans: dict[str, Plan] = Field(default_factory=_default_plans)
+    test_keys: SandboxLimits = SandboxLimits()
+    pricing: PricingSettings = PricingSettings()
+    # Where token buckets live: "database" (default) or "redis" (needs redis_url).
+    rate_limit_storage: Literal["database", "redis", "memory"] = "database"
+    redis_url: str | None = None
+    idempotency_ttl_s: int = 24 * 3600
+    oauth_token_ttl_s: int = 3600
+
+
+class PdfSettings(BaseModel):
+    """PDF operations: every untrusted PDF is parsed in a sandbox process with these limits."""
+
+    workers: int = Field(default=0, ge=0, description="sandbox processes; 0 = cores")
+    memory_limit_mb: int = Field(default=1024, ge=128, description="RLIMIT_AS of a sandbox process")
+    timeout_s: float = Field(default=60.0, gt=0, description="wall-clock limit of one PDF operation")
+    max_input_bytes: int = 50 * 1024 * 1024
+    max_pages: int = Field(default=10_000, ge=1)
+    max_sources: int = Field(default=50, ge=2)
+    preview_max_dpi: int = 300
+    # RFC 3161 timestamp authority for PAdES B-T; unset -> signatures are B-B. Operator-chosen, so it is
+    # reached directly rather than through the tenant network gate.
+    timestamp_url: str | None = None
 
 
 class ApiSettings(BaseModel):
     max_body_bytes: int = 10 * 1024 * 1024
     page_size_max: int = 100
+
+
+class DatabaseSettings(BaseModel):
+    """Connection pool of a server database (PostgreSQL); SQLite ignores it."""
+
+    pool_size: int = Field(default=10, ge=1)
+    max_overflow: int = Field(default=20, ge=0)
+    pool_timeout_s: float = Field(default=30.0, gt=0)
+    # Recycle connections before proxies/firewalls silently drop idle ones.
+    pool_recycle_s: int = Field(default=1800, ge=1)
+
+
+class StorageSettings(BaseModel):
+    """Blob storage details; the backend itself is chosen by ``storage_url`` (file://... or s3://...)."""
+
+    # S3 only: hand out presigned S3 URLs, or keep Pressroom's signed links and stream the bytes through.
+    downloads: Literal["presigned", "proxied"] = "presigned"
+    # S3 only: the endpoint clients use in presigned URLs when it differs from the one servers use.
+    public_endpoint_url: str | None = None
+    create_bucket: bool = False
+    multipart_threshold_bytes: int = Field(default=16 * 1024 * 1024, ge=5 * 1024 * 1024)
+    multipart_chunk_bytes: int = Field(default=8 * 1024 * 1024, ge=5 * 1024 * 1024)
+
+
+class CelerySettings(BaseModel):
+    """Celery queue (``queue = "celery"``): the broker carries job ids, the jobs table stays the truth."""
+
+    queue_name: str = "pressroom"
+    # Redis only: an unacknowledged message goes back to the queue after this long (a worker died).
+    visibility_timeout_s: int = Field(default=3600, ge=1)
+    # Every process running jobs re-enqueues jobs whose message was lost (broker restarted without
+    # persistence, enqueue failed while it was down) and jobs whose worker died holding the lease.
+    sweep_interval_s: float = Field(default=5.0, gt=0)
+    requeue_after_s: float = Field(default=30.0, gt=0)
+    connect_timeout_s: float = Field(default=2.0, gt=0)
+
+
+class BatchSettings(BaseModel):
+    # Entries one batch may hold; ``account_limits`` overrides it per account name.
+    max_entries: int = Field(default=1000, ge=1)
+    account_limits: dict[str, int] = Field(default_factory=dict)
 
 
 class Settings(BaseSettings):
@@ -71,7 +244,8 @@ class Settings(BaseSettings):
     data_dir: Path = Path("./var")
     database_url: str | None = None
     storage_url: str | None = None
-    queue: Literal["embedded"] = "embedded"
+    queue: Literal["embedded", "celery"] = "embedded"
+    broker_url: str | None = None
     # Signs download URLs; generated and kept in the data dir when not given.
     secret_key: str | None = None
     public_url: str = "http://127.0.0.1:8000"
@@ -80,11 +254,18 @@ class Settings(BaseSettings):
     default_account: str = "default"
 
     render: RenderSettings = RenderSettings()
+    assets: AssetSettings = AssetSettings()
     net: NetSettings = NetSettings()
     templates: TemplateSettings = TemplateSettings()
     jobs: JobSettings = JobSettings()
     webhooks: WebhookSettings = WebhookSettings()
     api: ApiSettings = ApiSettings()
+    db: DatabaseSettings = DatabaseSettings()
+    storage: StorageSettings = StorageSettings()
+    celery: CelerySettings = CelerySettings()
+    batches: BatchSettings = BatchSettings()
+    pdf: PdfSettings = PdfSettings()
+    billing: BillingSettings = BillingSettings()
 
     @property
     def resolved_database_url(self) -> str:

@@ -7,6 +7,7 @@ from urllib.parse import parse_qs, urlparse
 import httpx
 import pytest
 from standardwebhooks.webhooks import Webhook
+
 from tests.e2e.conftest import INVOICE_DATA, Stack
 from tests.support import page_size_pt, pdfinfo, pdftotext
 

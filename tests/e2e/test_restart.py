@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from tests.support import ServerProcess, WebhookReceiver, have_chromium
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not have_chromium(), reason="Chromium is not installed")]
@@ -44,7 +45,10 @@ def test_jobs_survive_a_crash_and_complete_once(tmp_path: Path) -> None:
             )
             assert response.status_code == 202
             job_ids.append(response.json()["job_id"])
-        time.sleep(1.0)  # let the worker take a job or two, then die without any chance to clean up
+        # Die, without any chance to clean up, as soon as the worker holds a job (whatever the machine's speed).
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and "processing" not in _statuses(tmp_path).values():
+            time.sleep(0.05)
         first.stop(signal.SIGKILL)
 
         statuses = _statuses(tmp_path)

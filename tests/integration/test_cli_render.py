@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
 from tests.support import VENV_BIN, have_chromium, page_size_pt, pdfinfo, pdftotext
 
 pytestmark = [

@@ -12,13 +12,20 @@ from starlette.concurrency import run_in_threadpool
 from pressroom import __version__
 from pressroom.accounts.routes import router as account_router
 from pressroom.api import errors
-from pressroom.api.limits import BodySizeLimit
+from pressroom.api.idempotency import IdempotencyLayer
+from pressroom.api.limits import BodySizeLimit, RateLimitHeaders
+from pressroom.assets.routes import router as assets_router
+from pressroom.batches.routes import router as batches_router
 from pressroom.bootstrap import Container, build
 from pressroom.config import Settings
 from pressroom.documents.routes import router as documents_router
 from pressroom.folders.routes import router as folders_router
 from pressroom.jobs.routes import router as jobs_router
+from pressroom.keys.routes import router as keys_router
+from pressroom.oauth.routes import router as oauth_router
+from pressroom.pdfops.routes import router as pdfops_router
 from pressroom.templates.routes import router as templates_router
+from pressroom.webhooks.routes import router as webhooks_router
 
 
 class Health(BaseModel):
@@ -44,12 +51,28 @@ def create_app(settings: Settings, *, worker: bool = True, container: Container 
         lifespan=lifespan,
     )
     errors.install(app)
+    # Starlette: the last added is the outermost. The body limit wraps everything, so the idempotency
+    # layer (which buffers the body) never reads more than the limit.
+    app.add_middleware(IdempotencyLayer)
+    app.add_middleware(RateLimitHeaders)
     app.add_middleware(BodySizeLimit, max_bytes=settings.api.max_body_bytes)
 
     @app.get("/v1/health", response_model=Health, tags=["health"])
     def health() -> Health:
         return Health(status="ok", version=__version__)
 
-    for router in (account_router, folders_router, templates_router, documents_router, jobs_router):
+    for router in (
+        account_router,
+        keys_router,
+        oauth_router,
+        webhooks_router,
+        folders_router,
+        templates_router,
+        documents_router,
+        jobs_router,
+    ):
         app.include_router(router)
+    app.include_router(batches_router)
+    app.include_router(pdfops_router)
+    app.include_router(assets_router)
     return app

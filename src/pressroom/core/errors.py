@@ -39,9 +39,30 @@ class Unauthorized(PressroomError):
     code = "UNAUTHORIZED"
 
 
+class PaymentRequired(PressroomError):
+    status = 402
+    code = "PAYMENT_REQUIRED"
+
+
+class InsufficientCredits(PaymentRequired):
+    code = "INSUFFICIENT_CREDITS"
+
+
+class QuotaExceeded(PaymentRequired):
+    code = "QUOTA_EXCEEDED"
+
+
 class Forbidden(PressroomError):
     status = 403
     code = "FORBIDDEN"
+
+
+class PlanForbidsOption(Forbidden):
+    code = "PLAN_FORBIDS_OPTION"
+
+
+class InsufficientScope(Forbidden):
+    code = "INSUFFICIENT_SCOPE"
 
 
 class NotFound(PressroomError):
@@ -67,6 +88,12 @@ class JobNotFound(NotFound):
 
 class ApiKeyNotFound(NotFound):
     code = "API_KEY_NOT_FOUND"
+
+
+class AssetNotFound(NotFound):
+    """An asset id, or a name referenced by a template (``asset:logo.png``), that the account does not have."""
+
+    code = "ASSET_NOT_FOUND"
 
 
 class Conflict(PressroomError):
@@ -131,6 +158,22 @@ class QueueFull(TooManyRequests):
     code = "QUEUE_FULL"
 
 
+class RateLimitExceeded(TooManyRequests):
+    code = "RATE_LIMIT_EXCEEDED"
+
+
+class DailyLimitExceeded(TooManyRequests):
+    code = "DAILY_LIMIT_EXCEEDED"
+
+
+class IdempotencyKeyReused(Unprocessable):
+    code = "IDEMPOTENCY_KEY_REUSED"
+
+
+class IdempotencyInProgress(Conflict):
+    code = "IDEMPOTENCY_KEY_IN_PROGRESS"
+
+
 class InternalError(PressroomError):
     status = 500
     code = "INTERNAL_ERROR"
@@ -139,6 +182,99 @@ class InternalError(PressroomError):
 class EngineUnavailable(PressroomError):
     status = 503
     code = "ENGINE_UNAVAILABLE"
+
+
+# -- PDF operations (pressroom.pdf / pressroom.pdfops) ------------------------------------------------
+class UnsupportedMediaType(PressroomError):
+    status = 415
+    code = "UNSUPPORTED_MEDIA_TYPE"
+
+
+class InvalidPdf(Unprocessable):
+    """Corrupt, truncated or not a PDF at all."""
+
+    code = "INVALID_PDF"
+
+
+class PdfEncrypted(Unprocessable):
+    """An encrypted input and no password to open it."""
+
+    code = "PDF_ENCRYPTED"
+
+
+class WrongPassword(Forbidden):
+    code = "WRONG_PASSWORD"
+
+
+class PdfLimitExceeded(PayloadTooLarge):
+    """Bytes, pages or memory beyond the configured limits (details say which)."""
+
+    code = "PDF_LIMIT_EXCEEDED"
+
+
+class PdfTimeout(Unprocessable):
+    code = "PDF_TIMEOUT"
+
+
+class InvalidPageRange(Unprocessable):
+    code = "INVALID_PAGE_RANGE"
+
+
+class PdfaNotPossible(Unprocessable):
+    """The requested PDF/A level cannot be honoured for this input; never downgraded silently."""
+
+    code = "PDFA_NOT_POSSIBLE"
+
+
+class InvalidXml(Unprocessable):
+    code = "INVALID_XML"
+
+
+class FacturxInvalid(Unprocessable):
+    code = "FACTURX_INVALID"
+
+
+class IncompatibleOptions(Unprocessable):
+    code = "INCOMPATIBLE_OPTIONS"
+
+
+class SigningKeyNotFound(NotFound):
+    code = "SIGNING_KEY_NOT_FOUND"
+
+
+class InvalidSigningKey(Unprocessable):
+    code = "INVALID_SIGNING_KEY"
+
+
+class UploadMissing(Unprocessable):
+    code = "UPLOAD_MISSING"
+
+
+# -- batches and scale-out (pressroom.batches, pressroom.queue) ----------------------------------------
+class BatchNotFound(NotFound):
+    code = "BATCH_NOT_FOUND"
+
+
+class BatchTooLarge(Unprocessable):
+    """More entries than the account may submit in one batch (details: limit, count)."""
+
+    code = "BATCH_TOO_LARGE"
+
+
+class BatchAsyncOnly(ValidationFailed):
+    """``async: false`` on a batch: a batch always runs in the background."""
+
+    code = "BATCH_ASYNC_ONLY"
+
+
+class JobCrashed(PressroomError):
+    """The job's worker process died on every attempt (a poison input); it is not retried again."""
+
+    code = "JOB_CRASHED"
+
+    @classmethod
+    def default_message(cls) -> str:
+        return "The job crashed its worker on every attempt and was abandoned"
 
 
 def _subclasses(root: type[PressroomError]) -> list[type[PressroomError]]:

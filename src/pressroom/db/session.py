@@ -10,8 +10,10 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from pressroom.config import DatabaseSettings
 
-def build_engine(url: str) -> Engine:
+
+def build_engine(url: str, pool: DatabaseSettings | None = None) -> Engine:
     if url.startswith("sqlite"):
         path = url.removeprefix("sqlite:///")
         if path and path != ":memory:":
@@ -19,7 +21,17 @@ def build_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    pool = pool or DatabaseSettings()
+    # pre_ping: a connection PostgreSQL dropped (restart, pg_terminate_backend, idle timeout) is replaced on
+    # checkout instead of failing the next request.
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=pool.pool_size,
+        max_overflow=pool.max_overflow,
+        pool_timeout=pool.pool_timeout_s,
+        pool_recycle=pool.pool_recycle_s,
+    )
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -32,9 +44,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 class Database:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, pool: DatabaseSettings | None = None) -> None:
         self.url = url
-        self.engine = build_engine(url)
+        self.engine = build_engine(url, pool)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager

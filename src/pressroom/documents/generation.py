@@ -2,23 +2,42 @@
 
 from __future__ import annotations
 
+import base64
 import re
 from typing import Any, Protocol
 
+from pressroom.assets.service import AssetService, RenderAssets
 from pressroom.config import Settings
-from pressroom.core.errors import TemplateNotFound
+from pressroom.core.errors import TemplateNotFound, ValidationFailed
 from pressroom.jobs.operations import JobContext, Output
-from pressroom.rendering.base import PageOptions, RenderedPdf
+from pressroom.rendering.base import AssetMap, PageOptions, PdfAttachment, RenderedPdf, WaitExpression
+from pressroom.rendering.frameworks import TAILWIND_READY, head_tags
 from pressroom.rendering.html import wrap_document
-from pressroom.templates.schemas import DocumentOptions
+from pressroom.templates.schemas import DocumentOptions, check_engine_features
 from pressroom.templates.service import TemplateService
 from pressroom.templating import handlebars
 
 
 class PdfRenderer(Protocol):
-    """The synchronous face of a render engine (see rendering.host)."""
+    """The synchronous face of the render engines (rendering.registry.EngineRegistry)."""
 
-    def render_pdf(self, html: str, options: PageOptions, *, timeout_s: float) -> RenderedPdf: ...
+    def resolve(self, requested: str | None) -> str: ...
+
+    def render_pdf(
+        self,
+        html: str,
+        options: PageOptions,
+        *,
+        timeout_s: float,
+        engine: str | None = None,
+        assets: AssetMap | None = None,
+    ) -> RenderedPdf: ...
+
+
+class PdfFinisher(Protocol):
+    """Post-processing of a rendered PDF: ``options.pdf`` and the TEST mark of test keys (pdfops)."""
+
+    def finish(self, ctx: JobContext, data: bytes, raw_options: dict[str, Any] | None) -> tuple[bytes, int | None]: ...
 
 
 _UNSAFE_FILENAME = re.compile(r"[^A-Za-z0-9._ -]+")
@@ -30,10 +49,18 @@ def safe_filename(name: str | None, default: str, extension: str = ".pdf") -> st
 
 
 class DocumentGenerator:
-    def __init__(self, settings: Settings, templates: TemplateService, renderer: PdfRenderer) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        templates: TemplateService,
+        renderer: PdfRenderer,
+        assets: AssetService | None = None,
+    ) -> None:
         self.settings = settings
         self.templates = templates
         self.renderer = renderer
+        self.assets = assets
+        self.pdf: PdfFinisher | None = None  # set by bootstrap once the PDF service exists
         self.limits = handlebars.Limits(
             max_output_chars=settings.templates.max_output_chars,
             time_budget=settings.templates.time_budget_s,
@@ -44,29 +71,102 @@ class DocumentGenerator:
         if template.kind != "html":
             raise TemplateNotFound(f"Template {template.id} is not an HTML template")
         options = {**template.options, **request.get("options", {})}
-        pdf = self.render(template.body, template.css, request.get("data") or {}, options)
+        pdf = self.render(template.body, template.css, request.get("data") or {}, options, account_id=ctx.account_id)
         filename = safe_filename(request.get("filename"), template.name)
-        return Output(data=pdf.data, filename=filename, pages=pdf.pages, template_id=template.id)
+        data, pages = self._finish(ctx, pdf, options.get("pdf"))
+        return Output(data=data, filename=filename, pages=pages, template_id=template.id)
 
     def transform(self, ctx: JobContext, request: dict[str, Any]) -> Output:
         pdf = self.render(
-            request["html"], request.get("css", ""), request.get("data") or {}, request.get("options", {})
+            request["html"],
+            request.get("css", ""),
+            request.get("data") or {},
+            request.get("options", {}),
+            account_id=ctx.account_id,
         )
-        return Output(data=pdf.data, filename=safe_filename(request.get("filename"), "document"), pages=pdf.pages)
+        data, pages = self._finish(ctx, pdf, request.get("options", {}).get("pdf"))
+        return Output(data=data, filename=safe_filename(request.get("filename"), "document"), pages=pages)
 
-    def render(self, body: str, css: str, data: dict[str, Any], raw_options: dict[str, Any]) -> RenderedPdf:
+    def _finish(self, ctx: JobContext, pdf: RenderedPdf, pdf_options: dict[str, Any] | None) -> tuple[bytes, int]:
+        if self.pdf is None:
+            return pdf.data, pdf.pages
+        data, pages = self.pdf.finish(ctx, pdf.data, pdf_options)
+        return data, pages if pages is not None else pdf.pages
+
+    def render(
+        self,
+        body: str,
+        css: str,
+        data: dict[str, Any],
+        raw_options: dict[str, Any],
+        *,
+        account_id: str | None = None,
+    ) -> RenderedPdf:
+        """Handlebars -> HTML -> PDF. With ``account_id``, ``asset:NAME`` references and uploaded fonts of
+        that account are resolved (without it they are left as written)."""
         options = DocumentOptions.model_validate(raw_options)
+        render = self.settings.render
+        engine = self.renderer.resolve(options.engine or render.default_engine)
         locale = options.locale or self.settings.templates.locale
         timezone = options.timezone or "UTC"
         html = self._handlebars(body, data, locale, timezone)
-        page = PageOptions.model_validate(options.model_dump(exclude={"engine", "locale", "timezone"}))
+        page = PageOptions.model_validate(
+            options.model_dump(exclude={"engine", "framework", "fonts", "locale", "timezone", "pdf"})
+        )
+        try:
+            check_engine_features(engine, options.framework, page)
+        except ValueError as exc:
+            raise ValidationFailed(str(exc), details={"field": "options.engine", "engine": engine}) from None
         if page.header_html:
             page.header_html = self._handlebars(page.header_html, data, locale, timezone)
         if page.footer_html:
             page.footer_html = self._handlebars(page.footer_html, data, locale, timezone)
-        render = self.settings.render
+        files: AssetMap = {}
+        head = head_tags(options.framework, render.asset_prefix)
+        if self.assets is not None and account_id is not None:
+            attached = [f"asset:{item.asset}" for item in page.attachments if item.asset]
+            found = self.assets.for_render(
+                account_id, [html, css, page.header_html, page.footer_html, *attached], options.fonts
+            )
+            html, css = found.rewrite(html), found.rewrite(css)
+            self._rewrite_bands(page, found, engine)
+            page.attachments = [_inline_attachment(item, found) for item in page.attachments]
+            files = found.files
+            if found.fonts:
+                head += f"<style>{found.font_css}</style>"
+        if options.framework == "tailwind":
+            page.wait_for = _after_tailwind(page.wait_for)
         timeout = min(page.timeout_s or render.timeout_s, render.max_timeout_s)
-        return self.renderer.render_pdf(wrap_document(html, css), page, timeout_s=timeout)
+        document = wrap_document(html, css, head_start=head)
+        return self.renderer.render_pdf(document, page, timeout_s=timeout, engine=engine, assets=files)
+
+    @staticmethod
+    def _rewrite_bands(page: PageOptions, found: RenderAssets, engine: str) -> None:
+        # Chromium's bands load nothing: their files and fonts become data: URLs. WeasyPrint's running
+        # elements are part of the document and load like it.
+        rewrite = found.rewrite_band if engine == "chromium" else found.rewrite
+        if page.header_html:
+            page.header_html = rewrite(page.header_html)
+        if page.footer_html:
+            page.footer_html = rewrite(page.footer_html)
 
     def _handlebars(self, source: str, data: dict[str, Any], locale: str, timezone: str) -> str:
         return handlebars.compile(source).render(data, locale=locale, timezone=timezone, limits=self.limits)
+
+
+def _inline_attachment(item: PdfAttachment, found: RenderAssets) -> PdfAttachment:
+    if item.asset is None:
+        return item
+    data = found.files[found.urls[item.asset]].data
+    return PdfAttachment(
+        filename=item.filename, content_base64=base64.b64encode(data).decode("ascii"), description=item.description
+    )
+
+
+def _after_tailwind(wait: Any) -> Any:
+    """Tailwind's browser build styles the page asynchronously: print only once it has (then as asked)."""
+    if wait in ("load", "networkidle"):
+        return WaitExpression(expression=TAILWIND_READY)
+    if isinstance(wait, WaitExpression):
+        return WaitExpression(expression=f"({TAILWIND_READY}) && ({wait.expression})")
+    return wait

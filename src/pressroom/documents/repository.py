@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -48,6 +50,10 @@ class DocumentRepository:
             .offset(offset)
         )
         return list(rows), total
+
+    def expired(self, now: datetime, limit: int) -> list[Document]:
+        query = select(Document).where(Document.expires_at < now, Document.status != "expired").limit(limit)
+        return list(self.session.scalars(query))
 
     def delete(self, document: Document) -> None:
         self.session.delete(document)

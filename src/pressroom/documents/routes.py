@@ -47,9 +47,54 @@ def document_out(container: Container, document: Document) -> DocumentOut:
     )
 
 
-def _wants_bytes(request: Request) -> bool:
+def wants_bytes(request: Request) -> bool:
     accept = request.headers.get("accept", "")
     return "application/pdf" in accept or "application/octet-stream" in accept
+
+
+def produce(
+    request: Request,
+    container: Container,
+    principal: Principal,
+    operation: str,
+    payload: dict[str, Any],
+    *,
+    is_async: bool,
+    webhook_url: str | None = None,
+    metadata: dict[str, Any] | None = None,
+    template_id: str | None = None,
+) -> Response:
+    """The one way a producing call answers: 202 + job (async), the bytes (Accept: application/pdf) or
+    201 + the document JSON; each with the credits charged and left."""
+    common: dict[str, Any] = {"webhook_url": webhook_url, "metadata": metadata or {}, "template_id": template_id}
+    if is_async:
+        job = container.jobs.submit(principal, operation, payload, is_async=True, **common)
+        accepted = JobAccepted(
+            job_id=job.id,
+            status="pending",
+            status_url=f"/v1/jobs/{job.id}",
+            credits_charged=job.price,
+            credits_left=container.credits.credits_left(principal.account_id),
+        )
+        return JSONResponse(accepted.model_dump(), status_code=202, headers={"Location": accepted.status_url})
+    document = container.jobs.run_sync(principal, operation, payload, **common)
+    charged = container.jobs.get(principal.account_id, document.job_id).price
+    left = container.credits.credits_left(principal.account_id)
+    if wants_bytes(request):
+        _, data = container.documents.read(principal.account_id, document.id)
+        return Response(
+            data,
+            media_type=document.content_type,
+            headers={
+                "X-Document-Id": document.id,
+                "X-Job-Id": document.job_id,
+                "X-Credits-Charged": str(charged),
+                "X-Credits-Left": str(left),
+                "Content-Disposition": f'inline; filename="{document.filename}"',
+            },
+        )
+    out = document_out(container, document).model_copy(update={"credits_charged": charged, "credits_left": left})
+    return JSONResponse(out.model_dump(mode="json"), status_code=201)
 
 
 def _produce(
@@ -61,29 +106,17 @@ def _produce(
     template_id: str | None,
 ) -> Response:
     payload: dict[str, Any] = body.model_dump(exclude={"is_async", "webhook_url", "metadata"})
-    common: dict[str, Any] = {
-        "webhook_url": body.webhook_url,
-        "metadata": body.metadata,
-        "template_id": template_id,
-    }
-    if body.is_async:
-        job = container.jobs.submit(principal, operation, payload, is_async=True, **common)
-        accepted = JobAccepted(job_id=job.id, status="pending", status_url=f"/v1/jobs/{job.id}")
-        return JSONResponse(accepted.model_dump(), status_code=202, headers={"Location": accepted.status_url})
-    document = container.jobs.run_sync(principal, operation, payload, **common)
-    if _wants_bytes(request):
-        _, data = container.documents.read(principal.account_id, document.id)
-        return Response(
-            data,
-            media_type=document.content_type,
-            headers={
-                "X-Document-Id": document.id,
-                "X-Job-Id": document.job_id,
-                "Content-Disposition": f'inline; filename="{document.filename}"',
-            },
-        )
-    out = document_out(container, document)
-    return JSONResponse(out.model_dump(mode="json"), status_code=201)
+    return produce(
+        request,
+        container,
+        principal,
+        operation,
+        payload,
+        is_async=body.is_async,
+        webhook_url=body.webhook_url,
+        metadata=body.metadata,
+        template_id=template_id,
+    )
 
 
 @router.post("/v1/documents/generate", responses=PRODUCED)  # type: ignore[arg-type]

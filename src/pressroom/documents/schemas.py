@@ -50,6 +50,8 @@ class DocumentOut(BaseModel):
     job_id: str
     metadata: dict[str, Any]
     created_at: datetime
+    credits_charged: int | None = None
+    credits_left: int | None = None
 
 
 class DownloadOut(BaseModel):
@@ -62,3 +64,5 @@ class JobAccepted(BaseModel):
     job_id: str
     status: Literal["pending"]
     status_url: str
+    credits_charged: int
+    credits_left: int

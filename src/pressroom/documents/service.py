@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from pressroom.core.clock import utcnow
 from pressroom.core.errors import DocumentNotFound, Forbidden, Gone
@@ -12,6 +13,15 @@ from pressroom.db.session import Database
 from pressroom.documents.repository import DocumentRepository
 from pressroom.storage.base import BlobStore
 from pressroom.storage.signing import UrlSigner
+
+# SigV4 presigned URLs cannot live longer than a week.
+MAX_PRESIGNED_TTL_S = 7 * 24 * 3600
+
+
+class Presigner(Protocol):
+    """A store that can hand out time-limited URLs to its objects (``storage.s3.S3BlobStore``)."""
+
+    def presigned_url(self, key: str, ttl_s: int, filename: str, content_type: str) -> str: ...
 
 
 class DocumentExpired(Gone):
@@ -30,11 +40,21 @@ class DownloadLink:
 
 
 class DocumentService:
-    def __init__(self, db: Database, store: BlobStore, signer: UrlSigner, link_ttl_s: int) -> None:
+    def __init__(
+        self,
+        db: Database,
+        store: BlobStore,
+        signer: UrlSigner,
+        link_ttl_s: int,
+        presigner: Presigner | None = None,
+    ) -> None:
         self.db = db
         self.store = store
         self.signer = signer
         self.link_ttl_s = link_ttl_s
+        # Set (S3 with downloads="presigned"): links point at the object store itself, so downloads
+        # never cross an API node. Unset: Pressroom's own signed links, served by /v1/files/{id}.
+        self.presigner = presigner
 
     def get(self, account_id: str, document_id: str) -> Document:
         with self.db.session() as session:
@@ -53,6 +73,10 @@ class DocumentService:
         """A signed URL, or None once the document expired."""
         if self.is_expired(document):
             return None
+        if self.presigner is not None:
+            ttl = min(self.link_ttl_s, MAX_PRESIGNED_TTL_S)
+            url = self.presigner.presigned_url(document.storage_key, ttl, document.filename, document.content_type)
+            return DownloadLink(url=url, expires_at=utcnow() + timedelta(seconds=ttl), expires_in=ttl)
         url, expires = self.signer.url(document.id, self.link_ttl_s)
         return DownloadLink(url=url, expires_at=datetime.fromtimestamp(expires, UTC), expires_in=self.link_ttl_s)
 
@@ -85,6 +109,15 @@ class DocumentService:
                 raise DocumentNotFound()
             repo.delete(document)
         self.store.delete(document.storage_key)
+
+    def sweep_expired(self, limit: int = 200) -> int:
+        """Retention: delete the stored files of expired documents; their metadata rows stay (410 on download)."""
+        with self.db.session() as session:
+            expired = DocumentRepository(session).expired(utcnow(), limit)
+            for document in expired:
+                self.store.delete(document.storage_key)
+                document.status = "expired"
+            return len(expired)
 
     @staticmethod
     def is_expired(document: Document) -> bool:

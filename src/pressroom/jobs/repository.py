@@ -79,3 +79,62 @@ class JobRepository:
         if self.session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update()
         return self.session.scalar(query)
+
+    def due_ids(self, now: datetime, limit: int) -> list[str]:
+        """Candidates for a polling worker: :meth:`next_claimable_ids`, row-locked on PostgreSQL.
+
+        On PostgreSQL the oldest due row is locked ``FOR UPDATE SKIP LOCKED`` (until this session ends),
+        so concurrent pollers each get a different job instead of racing for the same one. SQLite
+        serializes writers anyway; there the conditional UPDATE of :meth:`claim` alone picks the winner.
+        """
+        if self.session.get_bind().dialect.name != "postgresql":
+            return self.next_claimable_ids(now, limit)
+        pending_async = and_(Job.is_async.is_(True), self._claimable(now))
+        abandoned = and_(Job.status == "processing", Job.lease_expires_at < now)
+        query = (
+            select(Job.id)
+            .where(or_(pending_async, abandoned))
+            .order_by(Job.created_at)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        )
+        return list(self.session.scalars(query))
+
+    def claim_crashed(self, job_id: str, owner: str, now: datetime, lease: timedelta, max_attempts: int) -> bool:
+        """Take an abandoned job that already used all its attempts, without spending another one.
+
+        A job whose runner died ``max_attempts`` times (a poison input crashing the worker process) must
+        end as failed instead of crashing workers forever; the caller fails it while holding this lease.
+        """
+        result = self.session.execute(
+            update(Job)
+            .where(
+                Job.id == job_id,
+                Job.status == "processing",
+                Job.lease_expires_at < now,
+                Job.attempts >= max_attempts,
+            )
+            .values(lease_owner=owner, lease_expires_at=now + lease)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+    def orphaned_ids(self, now: datetime, stale_before: datetime, limit: int, include_pending: bool) -> list[str]:
+        """Jobs no queue message may be carrying any more (see ``queue.celery`` for who asks and why).
+
+        Processing jobs whose lease ran out (their runner died); with ``include_pending``, async jobs
+        that have been due since before ``stale_before`` too.
+        """
+        abandoned = and_(Job.status == "processing", Job.lease_expires_at < now)
+        condition = abandoned
+        if include_pending:
+            due_since = func.coalesce(Job.lease_expires_at, Job.created_at)
+            stale = and_(Job.is_async.is_(True), Job.status == "pending", due_since < stale_before)
+            condition = or_(abandoned, stale)
+        query = select(Job.id).where(condition).order_by(Job.created_at).limit(limit)
+        return list(self.session.scalars(query))
+
+    def lifecycle(self, job_id: str) -> tuple[str, datetime | None] | None:
+        """(status, lease_expires_at) of a job, or None when it does not exist."""
+        row = self.session.execute(select(Job.status, Job.lease_expires_at).where(Job.id == job_id)).first()
+        return None if row is None else (row[0], row[1])

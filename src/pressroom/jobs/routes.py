@@ -37,6 +37,7 @@ def job_out(container: Container, job: Job) -> JobOut:
         download_url=download_url,
         error=error,
         metadata=job.job_metadata,
+        credits_charged=job.price if job.status != "failed" and job.status != "canceled" else 0,
     )
 
 
@@ -49,6 +50,16 @@ def list_jobs(
 ) -> Page[JobOut]:
     rows, total = container.jobs.page(principal.account_id, paging.limit, paging.offset, status)
     return Page(data=[job_out(container, r) for r in rows], total=total, limit=paging.limit, offset=paging.offset)
+
+
+@router.post("/{job_id}/cancel", response_model=JobOut)
+def cancel_job(
+    job_id: str,
+    principal: Principal = Depends(current_principal),
+    container: Container = Depends(services),
+) -> JobOut:
+    """Cancel a pending job; its reserved credits are released."""
+    return job_out(container, container.jobs.cancel(principal.account_id, job_id))
 
 
 @router.get("/{job_id}", response_model=JobOut)

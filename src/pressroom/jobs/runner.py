@@ -8,6 +8,7 @@ unique, so a job delivered twice still yields one document and one webhook row.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import uuid
 from collections.abc import Callable
@@ -18,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from pressroom.config import JobSettings
 from pressroom.core.clock import utcnow
-from pressroom.core.errors import PressroomError, QueueFull
+from pressroom.core.errors import JobCrashed, PressroomError, QueueFull
 from pressroom.core.ids import new_id
 from pressroom.db.models import Document, Job
 from pressroom.db.session import Database
@@ -63,7 +64,8 @@ class JobRunner:
         default_retention = timedelta(days=retention_days)
         self.retention: RetentionPolicy = retention or (lambda _session, _job: default_retention)
         self.finish_hooks: list[FinishHook] = list(finish_hooks or [])
-        self.owner = f"runner-{uuid.uuid4().hex[:12]}"
+        # The pid lets an operator (and the chaos tests) find the process holding a job.
+        self.owner = f"runner-{os.getpid()}-{uuid.uuid4().hex[:12]}"
         self._held: set[str] = set()
         self._held_lock = threading.Lock()
         self._stop = threading.Event()
@@ -95,9 +97,41 @@ class JobRunner:
     def run(self, job_id: str) -> bool:
         """Claim and run ``job_id``. Returns False when another runner has it or it is already done."""
         with self.db.session() as session:
+            taken = self._take(JobRepository(session), job_id)
+        if taken is None:
+            return False
+        self._run_taken(job_id, taken)
+        return True
+
+    def run_next(self) -> bool:
+        """Claim the oldest due job (``FOR UPDATE SKIP LOCKED`` on PostgreSQL) and run it, if there is one."""
+        taken: tuple[str, str] | None = None
+        with self.db.session() as session:
             repo = JobRepository(session)
-            if not repo.claim(job_id, self.owner, utcnow(), timedelta(seconds=self.settings.lease_s)):
-                return False
+            for job_id in repo.due_ids(utcnow(), limit=4):
+                kind = self._take(repo, job_id)
+                if kind is not None:
+                    taken = (job_id, kind)
+                    break
+        if taken is None:
+            return False
+        self._run_taken(*taken)
+        return True
+
+    def _take(self, repo: JobRepository, job_id: str) -> str | None:
+        """'crashed' (abandoned with every attempt spent: poison), 'claimed', or None (not ours to run)."""
+        now, lease = utcnow(), timedelta(seconds=self.settings.lease_s)
+        if repo.claim_crashed(job_id, self.owner, now, lease, self.settings.max_attempts):
+            return "crashed"
+        return "claimed" if repo.claim(job_id, self.owner, now, lease) else None
+
+    def _run_taken(self, job_id: str, taken: str) -> None:
+        if taken == "crashed":
+            # Each previous attempt died with its process (its lease ran out unfinished): a poison job.
+            log.error("job %s: its worker died on every attempt; failing it", job_id)
+            crashed = JobCrashed(details={"attempts": self.settings.max_attempts})
+            self._fail(job_id, crashed.code, crashed.message, crashed.details)
+            return
         with self._held_lock:
             self._held.add(job_id)
         try:
@@ -105,7 +139,6 @@ class JobRunner:
         finally:
             with self._held_lock:
                 self._held.discard(job_id)
-        return True
 
     def _execute(self, job_id: str) -> None:
         with self.db.session() as session:

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class JobError(BaseModel):
@@ -23,3 +23,4 @@ class JobOut(BaseModel):
     download_url: str | None
     error: JobError | None
     metadata: dict[str, Any]
+    credits_charged: int = Field(description="price reserved at submission; released if the job fails")

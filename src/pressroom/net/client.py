@@ -36,9 +36,7 @@ class FetchResult:
 
 
 def fetch_failed(url: str, reason: str) -> PressroomError:
-    return UrlFetchFailed(
-        f"Could not fetch {url[:200]}: {reason}", details={"url": url, "reason": reason}
-    )
+    return UrlFetchFailed(f"Could not fetch {url[:200]}: {reason}", details={"url": url, "reason": reason})
 
 
 class SafeHttpClient:

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query, Response
+from pydantic import BaseModel
 
 from pressroom.api.deps import Principal, current_principal, page_params, services
 from pressroom.bootstrap import Container
 from pressroom.core.pagination import Page, PageParams
+from pressroom.templates.catalog import CatalogTemplate
 from pressroom.templates.schemas import TemplateCreate, TemplateOut, TemplateSummary, TemplateUpdate
 
 router = APIRouter(prefix="/v1/templates", tags=["templates"])
@@ -33,6 +35,20 @@ def list_templates(
     rows, total = container.templates.page(principal.account_id, paging.limit, paging.offset, folder_id)
     data = [TemplateSummary.model_validate(row) for row in rows]
     return Page(data=data, total=total, limit=paging.limit, offset=paging.offset)
+
+
+class Catalog(BaseModel):
+    data: list[CatalogTemplate]
+
+
+# Declared before /{template_id}, which would otherwise capture "catalog".
+@router.get("/catalog", response_model=Catalog)
+def template_catalog(
+    principal: Principal = Depends(current_principal), container: Container = Depends(services)
+) -> Catalog:
+    """Starter templates (invoice, quote, receipt, letter, certificate, report, shipping label), each with
+    sample data; POST one's fields to /v1/templates to make it yours."""
+    return Catalog(data=list(container.templates.catalog()))
 
 
 @router.get("/{template_id}", response_model=TemplateOut)

@@ -3,17 +3,42 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from pressroom.pdfops.schemas import PdfOptions
 from pressroom.rendering.base import PageOptions
+from pressroom.rendering.frameworks import Framework
+
+Engine = Literal["chromium", "weasyprint"]
+
+
+def check_engine_features(engine: str, framework: str, options: PageOptions) -> None:
+    """Refuse what the chosen engine cannot do (ValueError; a 400 with the field path)."""
+    if engine == "weasyprint" and framework == "tailwind":
+        raise ValueError("framework 'tailwind' runs in the page: it needs engine 'chromium'")
+    if engine == "chromium" and (options.pdf_variant or options.attachments):
+        raise ValueError("pdf_variant and attachments need engine 'weasyprint'")
 
 
 class DocumentOptions(PageOptions):
     """Page settings plus what the template helpers need (locale/timezone for formatDate & co.)."""
 
-    engine: Literal["chromium"] = "chromium"
+    # None: the operator's default (render.default_engine); WeasyPrint when Chromium is not installed.
+    engine: Engine | None = None
+    # A CSS framework served locally: tailwind (Chromium) or bootstrap (both engines).
+    framework: Framework = "none"
+    # Uploaded font families to load (those named in the template's CSS/HTML are found automatically).
+    fonts: list[str] = Field(default_factory=list, max_length=20)
     locale: str | None = Field(default=None, max_length=35)
     timezone: str | None = Field(default=None, max_length=64)
+    # PDF post-processing (merge, embed, metadata, watermark, PDF/A, Factur-X, compress, sign, encrypt).
+    pdf: PdfOptions | None = None
+
+    @model_validator(mode="after")
+    def _engine_features(self) -> DocumentOptions:
+        if self.engine is not None:
+            check_engine_features(self.engine, self.framework, self)
+        return self
 
 
 class TemplateCreate(BaseModel):

@@ -11,9 +11,11 @@ from pressroom.core.ids import new_id
 from pressroom.db.models import Template
 from pressroom.db.session import Database
 from pressroom.folders.repository import FolderRepository
+from pressroom.templates.catalog import CatalogTemplate, load_catalog
 from pressroom.templates.repository import TemplateRepository
 from pressroom.templates.schemas import TemplateCreate, TemplateUpdate
 from pressroom.templating import handlebars
+from pressroom.webhooks.outbox import emit
 
 
 def check_syntax(body: str, options: dict[str, Any]) -> None:
@@ -22,6 +24,13 @@ def check_syntax(body: str, options: dict[str, Any]) -> None:
     for key in ("header_html", "footer_html"):
         if options.get(key):
             handlebars.compile(options[key])
+
+
+def _announce(session: Session, template: Template, event: str) -> None:
+    """Template events go to subscribed webhook endpoints, in the transaction of the change."""
+    data = {"template_id": template.id, "name": template.name, "external_id": template.external_id}
+    # Each change is its own event (a template is updated many times), so the subject is a fresh id.
+    emit(session, template.account_id, event, new_id("evt"), data)
 
 
 class TemplateService:
@@ -44,6 +53,7 @@ class TemplateService:
                     setattr(existing, field, getattr(data, field))
                 existing.options = options
                 session.flush()
+                _announce(session, existing, "template.updated")
                 return existing, False
             template = Template(
                 id=new_id("tpl"),
@@ -57,7 +67,14 @@ class TemplateService:
                 folder_id=data.folder_id,
                 external_id=data.external_id,
             )
-            return repo.add(template), True
+            repo.add(template)
+            _announce(session, template, "template.created")
+            return template, True
+
+    @staticmethod
+    def catalog() -> tuple[CatalogTemplate, ...]:
+        """The starter templates shipped with Pressroom (same for every account)."""
+        return load_catalog()
 
     def get(self, account_id: str, template_id: str) -> Template:
         with self.db.session() as session:
@@ -86,6 +103,7 @@ class TemplateService:
             for field, value in changes.items():
                 setattr(template, field, value)
             session.flush()
+            _announce(session, template, "template.updated")
             return template
 
     def delete(self, account_id: str, template_id: str) -> None:
@@ -94,6 +112,7 @@ class TemplateService:
             template = repo.get(account_id, template_id)
             if template is None:
                 raise TemplateNotFound()
+            _announce(session, template, "template.deleted")
             repo.delete(template)
 
     @staticmethod

@@ -12,8 +12,9 @@ import pytest
 from sqlalchemy import func, select
 
 from pressroom.accounts.service import AccountService
-from pressroom.config import JobSettings
+from pressroom.config import BillingSettings, JobSettings
 from pressroom.core.errors import EngineUnavailable, QueueFull, RenderFailed
+from pressroom.credits.service import CreditService
 from pressroom.db.migrate import upgrade
 from pressroom.db.models import Document, Job, WebhookDelivery
 from pressroom.db.session import Database
@@ -23,7 +24,7 @@ from pressroom.jobs.service import JobService
 from pressroom.keys.service import Principal
 from pressroom.queue.embedded import EmbeddedQueue
 from pressroom.storage.filesystem import FilesystemBlobStore
-from pressroom.webhooks.service import job_webhook_outbox
+from pressroom.webhooks.outbox import job_webhook_outbox
 
 
 class Recorder:
@@ -65,7 +66,7 @@ def setup(
     settings = JobSettings(lease_s=1.0, poll_interval_s=0.05, max_attempts=3)
     runner = JobRunner(db, store, registry, settings, retention_days=1, finish_hooks=[job_webhook_outbox])
     queue = EmbeddedQueue(db, runner, settings)
-    service = JobService(db, runner, queue, AllowAll())
+    service = JobService(db, runner, queue, AllowAll(), CreditService(db, BillingSettings()))
     yield db, service, runner, operation, Principal(account.id, "key_x", "live"), store
     queue.stop()
     db.dispose()
