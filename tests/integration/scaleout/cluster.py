@@ -127,6 +127,12 @@ class Cluster:
         assert documents == dict.fromkeys(job_ids, 1)
         linked = dict(self.sql("SELECT id, document_id FROM jobs WHERE id = ANY(%s)", job_ids))
         assert all(linked[j] is not None for j in job_ids)
+        # Charged exactly once: one reservation, settled once, never released (even when delivered twice).
+        ledger = self.sql(
+            "SELECT job_id, kind, COUNT(*) FROM credit_entries WHERE job_id = ANY(%s) GROUP BY job_id, kind", job_ids
+        )
+        expected = {(job_id, kind): 1 for job_id in job_ids for kind in ("reserve", "settle")}
+        assert {(job_id, kind): count for job_id, kind, count in ledger} == expected
         if not webhooks:
             return
         outbox = dict(
