@@ -60,7 +60,7 @@ DATA = {
 OPTIONS = {"paper": "A4", "margin": "15mm"}
 
 
-async def raw_engine(samples: int) -> list[float]:
+async def raw_engine(samples: int, gap_s: float = 0.0) -> list[float]:
     html = wrap_document(handlebars_render(BODY, DATA), CSS)
     timings: list[float] = []
     async with async_playwright() as playwright:
@@ -77,11 +77,12 @@ async def raw_engine(samples: int) -> list[float]:
             if index >= 5:  # warm-up excluded
                 timings.append((time.perf_counter() - start) * 1000)
             assert pdf.startswith(b"%PDF")
+            await asyncio.sleep(gap_s)
         await browser.close()
     return timings
 
 
-def through_http(client: httpx.Client, template_id: str, samples: int) -> list[float]:
+def through_http(client: httpx.Client, template_id: str, samples: int, gap_s: float = 0.0) -> list[float]:
     timings: list[float] = []
     for index in range(samples + 5):
         start = time.perf_counter()
@@ -90,6 +91,7 @@ def through_http(client: httpx.Client, template_id: str, samples: int) -> list[f
         assert response.status_code == 201, response.text
         if index >= 5:
             timings.append(elapsed)
+        time.sleep(gap_s)
     return timings
 
 
@@ -97,12 +99,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--samples", type=int, default=60, help="timed renders per side, per round")
     parser.add_argument("--renders", type=int, default=500, help="renders for the RSS growth reading")
+    parser.add_argument(
+        "--gap-ms",
+        type=float,
+        default=0.0,
+        help="think time between requests; 0 = back-to-back (each isolated render then pays a fresh context)",
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
         server = ServerProcess(data_dir=Path(tmp), env_extra={"PRESSROOM_RENDER__CONCURRENCY": "2"})
         server.start()
         try:
+            server.cli("accounts", "create", "bench", "--plan", "enterprise")  # no quota in the way
             key = server.create_key("bench")
             client = httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {key}"}, timeout=60)
             template = client.post("/v1/templates", json={"name": "W1", "body": BODY, "css": CSS, "options": OPTIONS})
@@ -112,9 +121,9 @@ def main() -> None:
 
             raw_a, http_b = [], []
             for _ in range(2):  # interleave the two sides so background noise hits both
-                raw_a += asyncio.run(raw_engine(args.samples // 2))
-                http_b += through_http(client, template_id, args.samples // 2)
-            print("W1 - 1-page invoice, 20 line items (sequential, one client)")
+                raw_a += asyncio.run(raw_engine(args.samples // 2, args.gap_ms / 1000))
+                http_b += through_http(client, template_id, args.samples // 2, args.gap_ms / 1000)
+            print(f"W1 - 1-page invoice, 20 line items (sequential, one client, {args.gap_ms:.0f} ms between requests)")
             print(summary("(a) raw Playwright, warm reused page", raw_a))
             print(summary("(b) POST /v1/documents/generate (sync JSON)", http_b))
             ratio50 = percentile(http_b, 50) / percentile(raw_a, 50)
