@@ -473,7 +473,9 @@ class TemplatePdfs:
         template = self.templates.get(account_id, template_id)
         values = data if data is not None else dict(template.sample_data or {})
         options = {k: v for k, v in (template.options or {}).items() if k != "pdf"}
-        return bytes(self.generator.render(template.body, template.css, values, options).data)
+        # account_id: the template may use this account's assets and fonts (asset:NAME), like generate.
+        pdf = self.generator.render(template.body, template.css, values, options, account_id=account_id)
+        return bytes(pdf.data)
 
 
 def make_downloader(net: Any) -> Downloader:
