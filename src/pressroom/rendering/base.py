@@ -11,7 +11,7 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from pressroom.core.errors import ValidationFailed
+from pressroom.core.errors import PayloadTooLarge, ValidationFailed
 
 PAPER_SIZES_MM: dict[str, tuple[float, float]] = {
     "A0": (841, 1189),
@@ -212,3 +212,10 @@ class Renderer(Protocol):
 
         ``assets`` are the files this render may load under the asset prefix (tenant-scoped)."""
         ...
+
+
+def check_html_size(html: str, max_bytes: int) -> None:
+    """Every engine refuses oversized HTML the same way (413), before any work."""
+    size = len(html.encode("utf-8"))
+    if size > max_bytes:
+        raise PayloadTooLarge(f"HTML is {size} bytes; the limit is {max_bytes}", details={"max_bytes": max_bytes})

@@ -51,7 +51,6 @@ from playwright.async_api import Error as PlaywrightError
 from pressroom.config import NetSettings, RenderSettings
 from pressroom.core.errors import (
     EngineUnavailable,
-    PayloadTooLarge,
     PressroomError,
     QueueFull,
     RenderFailed,
@@ -69,6 +68,7 @@ from pressroom.rendering.base import (
     WaitDelay,
     WaitExpression,
     WaitSelector,
+    check_html_size,
     page_size_inches,
     to_inches,
 )
@@ -418,12 +418,7 @@ class ChromiumRenderer:
     async def render_pdf(
         self, html: str, options: PageOptions, *, timeout_s: float, assets: AssetMap | None = None
     ) -> RenderedPdf:
-        size = len(html.encode("utf-8"))
-        if size > self.max_html_bytes:
-            raise PayloadTooLarge(
-                f"HTML is {size} bytes; the limit is {self.max_html_bytes}",
-                details={"max_bytes": self.max_html_bytes},
-            )
+        check_html_size(html, self.max_html_bytes)
         job = _Job(html, options, pdf_params(options), assets or {})
         timeout_s = min(timeout_s, self.max_timeout_s)
         async with self._slot():

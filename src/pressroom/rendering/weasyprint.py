@@ -42,7 +42,6 @@ from typing import Any
 from pressroom.config import NetSettings, RenderSettings
 from pressroom.core.errors import (
     EngineUnavailable,
-    PayloadTooLarge,
     PressroomError,
     QueueFull,
     RenderFailed,
@@ -56,6 +55,7 @@ from pressroom.rendering.base import (
     PageOptions,
     RenderedPdf,
     StaticAsset,
+    check_html_size,
     page_size_inches,
     to_inches,
 )
@@ -400,12 +400,7 @@ class WeasyPrintRenderer:
     async def render_pdf(
         self, html: str, options: PageOptions, *, timeout_s: float, assets: AssetMap | None = None
     ) -> RenderedPdf:
-        size = len(html.encode("utf-8"))
-        if size > self.max_html_bytes:
-            raise PayloadTooLarge(
-                f"HTML is {size} bytes; the limit is {self.max_html_bytes}",
-                details={"max_bytes": self.max_html_bytes},
-            )
+        check_html_size(html, self.max_html_bytes)
         if options.page_ranges and not _PAGE_RANGES.match(options.page_ranges):
             select_pages(options.page_ranges, 1)  # raises the validation error
         job = {
