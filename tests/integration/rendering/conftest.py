@@ -22,14 +22,24 @@ CHROMIUM = "/usr/bin/chromium"
 CANARY_TEXT = "CANARY-SECRET-CONTENT"
 
 
+Route = tuple[int, dict[str, str], bytes]
+
+
 class Canary(ThreadingHTTPServer):
-    """A loopback HTTP server that counts connections; answers every request with CANARY_TEXT."""
+    """A loopback HTTP server that counts connections and records request lines; answers CANARY_TEXT,
+    or what ``routes`` (path -> status, headers, body) says for a path."""
 
     daemon_threads = True
 
-    def __init__(self, host: str = "127.0.0.1", family: socket.AddressFamily = socket.AF_INET) -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        family: socket.AddressFamily = socket.AF_INET,
+        routes: dict[str, Route] | None = None,
+    ) -> None:
         self.address_family = family
         super().__init__((host, 0), _CanaryHandler)
+        self.routes = routes or {}
         self.connections = 0
         self.hits: list[str] = []
 
@@ -47,9 +57,11 @@ class _CanaryHandler(BaseHTTPRequestHandler):
 
     def _answer(self) -> None:
         self.server.hits.append(f"{self.command} {self.path}")
-        body = CANARY_TEXT.encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "text/css")
+        default: Route = (200, {}, CANARY_TEXT.encode())
+        status, headers, body = self.server.routes.get(self.path.split("?")[0], default)
+        self.send_response(status)
+        for name, value in {"Content-Type": "text/css", **headers}.items():
+            self.send_header(name, value)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -60,7 +72,7 @@ class _CanaryHandler(BaseHTTPRequestHandler):
         pass
 
 
-def _serve(server: Canary) -> Iterator[Canary]:
+def serve(server: Canary) -> Iterator[Canary]:
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
@@ -72,7 +84,7 @@ def _serve(server: Canary) -> Iterator[Canary]:
 
 @pytest.fixture(scope="session")
 def canary() -> Iterator[Canary]:
-    yield from _serve(Canary())
+    yield from serve(Canary())
 
 
 @pytest.fixture(scope="session")
@@ -83,7 +95,7 @@ def canary6() -> Iterator[Canary | None]:
     except OSError:
         yield None
         return
-    yield from _serve(server)
+    yield from serve(server)
 
 
 @pytest.fixture(scope="session")

@@ -13,10 +13,8 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -27,9 +25,9 @@ from pressroom.core.errors import QueueFull, RenderTimeout, ValidationFailed
 from pressroom.net.gate import NetworkGate
 from pressroom.rendering.base import PageOptions, RenderedPdf
 from pressroom.rendering.chromium import ASSET_PREFIX, ChromiumRenderer
+from tests.integration.rendering.conftest import CANARY_TEXT, Canary, serve
 
 CHROMIUM = "/usr/bin/chromium"
-SECRET = "LOOPBACK-SECRET-CONTENT"
 
 pytestmark = pytest.mark.chromium
 
@@ -39,63 +37,14 @@ if not shutil.which("pdftotext") or not shutil.which("pdfinfo"):
     pytest.skip("poppler-utils (pdftotext, pdfinfo) are not installed", allow_module_level=True)
 
 
-class Recorder(ThreadingHTTPServer):
-    """A loopback HTTP server that counts TCP connections and records every request line."""
-
-    daemon_threads = True
-
-    def __init__(self, routes: dict[str, tuple[int, dict[str, str], bytes]] | None = None) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.routes = routes or {}
-        self.connections = 0
-        self.hits: list[str] = []
-
-    @property
-    def port(self) -> int:
-        return int(self.server_address[1])
-
-    def verify_request(self, request: Any, client_address: Any) -> bool:
-        self.connections += 1
-        return True
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: Recorder
-
-    def _answer(self) -> None:
-        self.server.hits.append(f"{self.command} {self.path}")
-        status, headers, body = self.server.routes.get(self.path.split("?")[0], (200, {}, SECRET.encode()))
-        self.send_response(status)
-        for name, value in {"Content-Type": "text/plain", **headers}.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    do_GET = do_POST = _answer
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-def serve(server: Recorder) -> Iterator[Recorder]:
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 @pytest.fixture(scope="session")
-def private_server() -> Iterator[Recorder]:
+def private_server() -> Iterator[Canary]:
     """Stands for anything internal: no render may ever reach it."""
-    yield from serve(Recorder())
+    yield from serve(Canary())
 
 
 @pytest.fixture(scope="session")
-def public_server(private_server: Recorder) -> Iterator[Recorder]:
+def public_server(private_server: Canary) -> Iterator[Canary]:
     """Stands for a public host the operator allowed (its host:port is in allow_private)."""
     css = b'body::after { content: "PUBLIC-CSS-OK"; }'
     routes = {
@@ -105,7 +54,7 @@ def public_server(private_server: Recorder) -> Iterator[Recorder]:
         "/to-file.css": (302, {"Location": "file:///etc/passwd"}, b""),
         "/to-metadata.css": (302, {"Location": "http://169.254.169.254/latest/meta-data/"}, b""),
     }
-    yield from serve(Recorder(routes))
+    yield from serve(Canary(routes=routes))
 
 
 ASSETS = {f"{ASSET_PREFIX}test.css": b'body::before { content: "ASSET-CSS-OK"; }'}
@@ -119,7 +68,7 @@ def engine_loop() -> Iterator[LoopThread]:
 
 
 @pytest.fixture(scope="session")
-def renderer(engine_loop: LoopThread, public_server: Recorder) -> Iterator[ChromiumRenderer]:
+def renderer(engine_loop: LoopThread, public_server: Canary) -> Iterator[ChromiumRenderer]:
     gate = NetworkGate(render_public_hosts=["127.0.0.1"], allow_private=[f"127.0.0.1:{public_server.port}"])
     instance = ChromiumRenderer(
         executable_path=CHROMIUM, concurrency=2, queue_size=8, gate=gate, asset_resolver=ASSETS.get
@@ -276,7 +225,7 @@ ATTACKS = """
 
 
 def test_render_never_reaches_private_addresses(
-    engine_loop: LoopThread, renderer: ChromiumRenderer, private_server: Recorder
+    engine_loop: LoopThread, renderer: ChromiumRenderer, private_server: Canary
 ) -> None:
     port = private_server.port
     html = ATTACKS.format(base=f"http://127.0.0.1:{port}", port=port)
@@ -285,14 +234,14 @@ def test_render_never_reaches_private_addresses(
     text = pdf_text(pdf.data)
     assert private_server.connections == 0, private_server.hits
     assert private_server.hits == []
-    assert SECRET not in text
+    assert CANARY_TEXT not in text
     assert "root:" not in text
     for marker in ("fetch-blocked", "file-blocked", "meta-blocked", "xhr-blocked", "webrtc-refused"):
         assert marker in text
 
 
 def test_allowed_public_host_is_fetched_through_the_gate(
-    engine_loop: LoopThread, renderer: ChromiumRenderer, public_server: Recorder
+    engine_loop: LoopThread, renderer: ChromiumRenderer, public_server: Canary
 ) -> None:
     html = f'<link rel="stylesheet" href="http://127.0.0.1:{public_server.port}/style.css"><p>x</p>'
     assert "PUBLIC-CSS-OK" in pdf_text(render(engine_loop, renderer, html).data)
@@ -302,15 +251,15 @@ def test_allowed_public_host_is_fetched_through_the_gate(
 def test_redirects_from_a_public_host_are_checked(
     engine_loop: LoopThread,
     renderer: ChromiumRenderer,
-    public_server: Recorder,
-    private_server: Recorder,
+    public_server: Canary,
+    private_server: Canary,
     path: str,
 ) -> None:
     html = f'<link rel="stylesheet" href="http://127.0.0.1:{public_server.port}{path}"><p>after redirect</p>'
     text = pdf_text(render(engine_loop, renderer, html).data)
     assert f"GET {path}" in public_server.hits
     assert private_server.connections == 0
-    assert "root:" not in text and SECRET not in text
+    assert "root:" not in text and CANARY_TEXT not in text
     assert "after redirect" in text
 
 
