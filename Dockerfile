@@ -8,13 +8,14 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PRESSROOM_DATA_DIR=/var/lib/pressroom \
-    PRESSROOM_RENDER__CHROMIUM_PATH=/usr/bin/chromium
+    PRESSROOM_RENDER__CHROMIUM_PATH=/usr/bin/chromium-headless-shell
 
-# The same system packages as `make install` (scripts/install.sh): the OS Chromium, PDF tools, fonts,
+# The same system packages as `make install` (scripts/install.sh): the OS Chromium (and its headless-only
+# build, which renders; the full browser is the fallback), PDF tools, fonts,
 # and Pango/HarfBuzz for WeasyPrint.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      chromium qpdf poppler-utils fonts-dejavu-core fonts-liberation2 fonts-noto-core fonts-inter \
+      chromium chromium-headless-shell qpdf poppler-utils fonts-dejavu-core fonts-liberation2 fonts-noto-core fonts-inter \
       libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 tini \
  && rm -rf /var/lib/apt/lists/*
 

@@ -1,6 +1,6 @@
 """Render-engine benchmark: ChromiumRenderer against raw Playwright on the same Chromium, side by side.
 
-    .venv/bin/python bench/render_engines.py [--iterations 30] [--gap 0.25] [--chromium /usr/bin/chromium]
+    .venv/bin/python bench/render_engines.py [--iterations 30] [--gap 0.25] [--chromium PATH]
 
 (a) raw Playwright, one warm page reused for every render (fastest possible, no isolation);
 (b) raw Playwright, a new browser context + page per render (isolation, paid in the critical path);
@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 
 from playwright.async_api import Browser, async_playwright
 
+from pressroom.config import default_chromium_path
 from pressroom.rendering.base import PageOptions
 from pressroom.rendering.chromium import ChromiumRenderer, pdf_params
 from pressroom.rendering.html import wrap_document
@@ -104,7 +105,7 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--iterations", type=int, default=30)
     parser.add_argument("--gap", type=float, default=0.25, help="idle seconds between renders")
-    parser.add_argument("--chromium", default="/usr/bin/chromium")
+    parser.add_argument("--chromium", default=default_chromium_path())
     args = parser.parse_args()
     html = invoice_html()
 

@@ -32,13 +32,14 @@ import httpx
 from playwright.async_api import Browser, async_playwright
 
 from common import ServerProcess, percentile, summary
+from pressroom.config import default_chromium_path
 from pressroom.rendering.base import PageOptions
 from pressroom.rendering.chromium import LAUNCH_ARGS, pdf_params
 from pressroom.rendering.html import wrap_document
 from pressroom.templating.handlebars import render as handlebars_render
 from w1_generate import BODY, CSS, DATA
 
-CHROMIUM = "/usr/bin/chromium"
+CHROMIUM = default_chromium_path()  # the binary the server uses by default
 OPTIONS = {"paper": "A4", "margin": "15mm"}
 DEFAULT_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
 

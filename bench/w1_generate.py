@@ -20,10 +20,11 @@ import httpx
 from playwright.async_api import async_playwright
 
 from common import ServerProcess, percentile, rss_mb, summary, tree_rss_mb
+from pressroom.config import default_chromium_path
 from pressroom.rendering.html import wrap_document
 from pressroom.templating.handlebars import render as handlebars_render
 
-CHROMIUM = "/usr/bin/chromium"
+CHROMIUM = default_chromium_path()  # the binary the server uses by default
 ARGS = [
     "--headless",
     "--no-sandbox",

@@ -27,6 +27,7 @@ from typing import Any
 from playwright.async_api import async_playwright
 
 from common import tree_rss_mb
+from pressroom.config import default_chromium_path
 from pressroom.rendering.base import PageOptions
 from pressroom.rendering.chromium import LAUNCH_ARGS, ChromiumRenderer, pdf_params
 from pressroom.rendering.html import wrap_document
@@ -34,7 +35,7 @@ from pressroom.rendering.weasyprint import WeasyPrintRenderer, decorate
 from pressroom.templates.catalog import load_catalog
 from pressroom.templating.handlebars import render as handlebars_render
 
-CHROMIUM = "/usr/bin/chromium"
+CHROMIUM = default_chromium_path()  # the binary the server uses by default
 
 
 def report_html(rows: int) -> tuple[str, PageOptions]:

@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 
 SYSTEM_PACKAGES=(chromium qpdf poppler-utils fonts-dejavu-core fonts-liberation2 fonts-noto-core fonts-inter
   libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 python3-venv)
+OPTIONAL_PACKAGES=(chromium-headless-shell)
 PYTHON=${PYTHON:-python3}
 
 missing=()
@@ -26,6 +27,17 @@ if ((${#missing[@]})); then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+# Preferred but optional: Debian's headless-only Chromium build (faster contexts and prints); distributions
+# without it (Ubuntu ships Chromium as a snap) fall back to the full browser.
+for pkg in "${OPTIONAL_PACKAGES[@]}"; do
+  if command -v dpkg-query >/dev/null 2>&1 && ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" \
+    && apt-cache show "$pkg" >/dev/null 2>&1; then
+    echo "install: optional system package: $pkg"
+    SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "$pkg" \
+      || echo "install: $pkg could not be installed; the full chromium will render"
+  fi
+done
 
 stamp=.venv/.installed
 want=$(cat requirements.lock pyproject.toml | sha256sum | cut -d' ' -f1)

@@ -21,9 +21,11 @@ from typing import Any
 
 import httpx
 
+from pressroom.config import default_chromium_path
+
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
-CHROMIUM = os.environ.get("PRESSROOM_RENDER__CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM = os.environ.get("PRESSROOM_RENDER__CHROMIUM_PATH") or default_chromium_path()
 
 
 def free_port() -> int:

@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from tests.support import (
+    CHROMIUM,
     S3_ENV,
     MotoServer,
     ServerProcess,
@@ -26,7 +27,7 @@ from tests.support import (
     shared_redis_url,
 )
 
-pytestmark = pytest.mark.skipif(not have_chromium(), reason="Chromium is not installed (/usr/bin/chromium)")
+pytestmark = pytest.mark.skipif(not have_chromium(), reason=f"Chromium is not installed ({CHROMIUM})")
 
 
 @dataclass

@@ -17,9 +17,9 @@ import jwt
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from tests.support import ServerProcess, WebhookReceiver, have_chromium
+from tests.support import CHROMIUM, ServerProcess, WebhookReceiver, have_chromium
 
-pytestmark = pytest.mark.skipif(not have_chromium(), reason="Chromium is not installed (/usr/bin/chromium)")
+pytestmark = pytest.mark.skipif(not have_chromium(), reason=f"Chromium is not installed ({CHROMIUM})")
 
 PLANS = {
     "free": {"monthly_credits": 50, "monthly_documents": 1000, "rate_limit_per_minute": 10000},

@@ -13,12 +13,13 @@ from typing import Any
 import pytest
 
 from pressroom.aio import LoopThread
+from pressroom.config import default_chromium_path
 from pressroom.config import NetSettings
 from pressroom.net.gate import NetworkGate
 from pressroom.rendering.chromium import ChromiumRenderer
 from pressroom.rendering.weasyprint import WeasyPrintRenderer
 
-CHROMIUM = "/usr/bin/chromium"
+CHROMIUM = default_chromium_path()
 CANARY_TEXT = "CANARY-SECRET-CONTENT"
 
 

@@ -22,12 +22,13 @@ import pytest
 
 from pressroom.aio import LoopThread
 from pressroom.core.errors import QueueFull, RenderTimeout, ValidationFailed
+from pressroom.config import default_chromium_path
 from pressroom.net.gate import NetworkGate
 from pressroom.rendering.base import PageOptions, RenderedPdf
 from pressroom.rendering.chromium import ASSET_PREFIX, ChromiumRenderer
 from tests.integration.rendering.conftest import CANARY_TEXT, Canary, serve
 
-CHROMIUM = "/usr/bin/chromium"
+CHROMIUM = default_chromium_path()
 
 pytestmark = pytest.mark.chromium
 

@@ -23,6 +23,7 @@ import psycopg
 import pytest
 
 from tests.support import (
+    CHROMIUM,
     S3_ENV,
     MotoServer,
     ServerProcess,
@@ -34,7 +35,7 @@ from tests.support import (
     require_service,
 )
 
-requires_chromium = pytest.mark.skipif(not have_chromium(), reason="Chromium is not installed (/usr/bin/chromium)")
+requires_chromium = pytest.mark.skipif(not have_chromium(), reason=f"Chromium is not installed ({CHROMIUM})")
 
 
 @dataclass
