@@ -250,6 +250,13 @@ class UploadMissing(Unprocessable):
     code = "UPLOAD_MISSING"
 
 
+class TimestampFailed(PressroomError):
+    """The timestamp authority (PAdES B-T) is unreachable or its answer is not a valid token."""
+
+    status = 502
+    code = "TIMESTAMP_FAILED"
+
+
 # -- batches and scale-out (pressroom.batches, pressroom.queue) ----------------------------------------
 class BatchNotFound(NotFound):
     code = "BATCH_NOT_FOUND"

@@ -23,7 +23,20 @@ from typing import Any
 import pikepdf
 
 from pressroom.core.errors import IncompatibleOptions, PdfaNotPossible
-from pressroom.pdf import attach, compress, encrypt, facturx, merge, metadata, pdfa, preview, sign, split, watermark
+from pressroom.pdf import (
+    aes256,
+    attach,
+    compress,
+    encrypt,
+    facturx,
+    merge,
+    metadata,
+    pdfa,
+    preview,
+    sign,
+    split,
+    watermark,
+)
 from pressroom.pdf.safeopen import open_pdf
 from pressroom.pdf.sign import SignRequest
 
@@ -82,6 +95,10 @@ class Encryption:
     owner_password: str | None = None
     permissions: dict[str, bool] = field(default_factory=dict)
     algorithm: encrypt.Algorithm = "aes256"
+    # AES-256 written by :mod:`aes256`: the service may choose the file key and keep the /Encrypt dictionary
+    # (its password hashing) for itself, to compute it while the sandbox works; it then adds the dictionary.
+    file_key: bytes | None = None
+    caller_adds_dictionary: bool = False
 
 
 @dataclass
@@ -105,6 +122,12 @@ class Result:
     data: bytes
     pages: int
     report: dict[str, Any]
+
+
+def openssl_aes256(plan: Plan) -> bool:
+    """Whether the encryption is written by :mod:`aes256` (OpenSSL) rather than by qpdf's writer: AES-256
+    in a plain write. A compressing write (object streams, recompressed streams) stays with qpdf."""
+    return plan.encrypt is not None and plan.encrypt.algorithm == "aes256" and plan.compress is None
 
 
 def check_compatible(plan: Plan) -> None:
@@ -262,6 +285,9 @@ def _archive_or_save(pdf: pikepdf.Pdf, plan: Plan, save_kwargs: dict[str, Any], 
         report["pdf_format"] = f"PDF/A-{level}"
         steps.append("pdfa")
         return data
+    if plan.encrypt is not None and openssl_aes256(plan):
+        report["encryption"] = {"algorithm": plan.encrypt.algorithm}
+        return _aes256(pdf, plan.encrypt, signing=plan.sign is not None)
     out = io.BytesIO()
     # Without compress, streams are copied as they are: nothing is decoded, so a decompression bomb passing
     # through a merge or an encryption is never expanded.
@@ -276,6 +302,15 @@ def _archive_or_save(pdf: pikepdf.Pdf, plan: Plan, save_kwargs: dict[str, Any], 
         report["encryption"] = {"algorithm": e.algorithm}
     pdf.save(out, **kwargs)
     return out.getvalue()
+
+
+def _aes256(pdf: pikepdf.Pdf, spec: Encryption, *, signing: bool) -> bytes:
+    key = spec.file_key or aes256.new_file_key()
+    data = aes256.write_encrypted(pdf, key)
+    if spec.caller_adds_dictionary and spec.file_key is not None and not signing:
+        return data  # the signature (if any) needs the complete file, so only unsigned output is left to finish
+    dictionary = aes256.encrypt_dictionary(key, spec.user_password, spec.owner_password, spec.permissions)
+    return aes256.add_to_trailer(data, dictionary)
 
 
 def page_count(data: bytes, password: str | None = None) -> int:

@@ -12,7 +12,9 @@ import io
 from dataclasses import dataclass, field
 from typing import Any
 
-from pressroom.core.errors import InvalidSigningKey, Unprocessable
+from pressroom.core.errors import InvalidSigningKey, TimestampFailed, Unprocessable
+
+TSA_TIMEOUT_S = 15
 
 
 @dataclass(frozen=True)
@@ -80,11 +82,7 @@ def sign(data: bytes, request: SignRequest, *, owner_password: str | None = None
     writer = IncrementalPdfFileWriter(io.BytesIO(data), strict=False)
     if owner_password is not None:
         writer.encrypt(owner_password)  # type: ignore[no-untyped-call]
-    timestamper = None
-    if request.timestamp_url:
-        from pyhanko.sign.timestamps import HTTPTimeStamper
-
-        timestamper = HTTPTimeStamper(request.timestamp_url, timeout=15)
+    timestamper = _timestamper(request.timestamp_url) if request.timestamp_url else None
     meta = signers.PdfSignatureMetadata(
         field_name=request.field_name,
         reason=request.reason,
@@ -119,3 +117,23 @@ def sign(data: bytes, request: SignRequest, *, owner_password: str | None = None
     )
     output = pdf_signer.sign_pdf(writer)
     return bytes(output.getvalue())
+
+
+def _timestamper(url: str) -> Any:
+    """An RFC 3161 client (PAdES B-T) whose every failure - unreachable, HTTP error, a reply that is not a
+    granted, well-formed token for our request (pyHanko checks status, nonce and structure) - is a 502
+    TIMESTAMP_FAILED naming the authority, instead of an internal error."""
+    from pyhanko.sign.timestamps.requests_client import RequestsHTTPTimeStamper
+
+    class CheckedTimeStamper(RequestsHTTPTimeStamper):
+        async def async_timestamp(self, message_digest: bytes, md_algorithm: str) -> Any:
+            try:
+                return await super().async_timestamp(message_digest, md_algorithm)
+            except Exception as exc:  # network errors, TimestampRequestError, asn1 parsing errors alike
+                reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+                raise TimestampFailed(
+                    f"The timestamp authority did not provide a valid timestamp: {reason}",
+                    details={"timestamp_url": url, "reason": reason},
+                ) from None
+
+    return CheckedTimeStamper(url, timeout=TSA_TIMEOUT_S)  # type: ignore[no-untyped-call]

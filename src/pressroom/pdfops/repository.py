@@ -1,4 +1,5 @@
-"""All queries of the PDF operations domain (signing keys, job reports), always scoped by account."""
+"""All queries of the PDF operations domain (signing keys, job reports, source documents), always scoped by
+account."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from pressroom.db.models import Document
 from pressroom.db.models_pdf import PdfJobReport, SigningKey
 
 
@@ -48,3 +50,13 @@ class ReportRepository:
             select(PdfJobReport).where(PdfJobReport.job_id == job_id, PdfJobReport.account_id == account_id)
         )
         return None if row is None else dict(row.report)
+
+
+class SourceDocumentRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def many(self, account_id: str, document_ids: list[str]) -> dict[str, Document]:
+        """The account's documents among ``document_ids``, by id, in one query (missing ids are absent)."""
+        query = select(Document).where(Document.account_id == account_id, Document.id.in_(set(document_ids)))
+        return {document.id: document for document in self.session.scalars(query)}
