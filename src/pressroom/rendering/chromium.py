@@ -3,13 +3,16 @@
 One browser is launched once and kept warm; it is recycled after ``restart_after`` renders and relaunched
 when it dies (a render that failed because the browser died is retried once). Every render gets its own
 browser context - nothing (cookies, storage, cache) is shared between tenants - taken from a pool of
-contexts created ahead of time (and warmed by a blank print) so isolation does not cost a cold start.
+contexts created ahead of time (and warmed by a print of our own) so isolation does not cost a cold start.
 
 Where a context's cost really is (measured on Chromium 156, 2 cores; docs/rendering.md): not in
 ``Target.createBrowserContext`` (~10 ms) but in the processes a context's first page spawns. Headless
 Chromium started *three* renderers per context: the page's, a spare one, and a WebUI renderer for the
 omnibox popup of the context's (invisible) window. Disabling the latter two (``DISABLED_FEATURES``) cut a
-new context + page from ~250 ms / ~590 ms of CPU to ~90 ms / ~130 ms of CPU.
+new context + page from ~250 ms / ~590 ms of CPU to ~90 ms / ~130 ms of CPU. On chromium-headless-shell
+(the default binary now) a context + page costs ~50-60 ms and ~60 ms of CPU, nearly all of it the start of
+the context's renderer process; ``--disable-threaded-compositing`` cut a whole isolated render (context,
+page, print, close) from ~156 to ~130 ms of CPU.
 
 Network: every request a page makes is intercepted (``context.route``). ``data:``/``blob:`` never reach
 the network; Pressroom's own assets (``asset_prefix``) are served by ``asset_resolver``; anything else is
@@ -34,6 +37,7 @@ import signal
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
+from html import escape as escape_html
 from typing import Any
 
 from playwright.async_api import (
@@ -86,6 +90,9 @@ HEADER_FOOTER_FONT_SIZE = "10px"
 CONTEXT_CLOSE_TIMEOUT_S = 5.0
 WAIT_POLL_MS = 50
 IDLE_GRACE_S = 0.05
+# The pool is refilled between renders; only when it has run dry is a context created while a render runs,
+# and then only while at most this many renders run (see _refill_turn).
+URGENT_REFILL_MAX_RENDERS = 1
 
 # Chromium keeps only the last --disable-features switch, so ours must repeat Playwright's own list
 # (tests/unit/rendering checks it still covers the installed Playwright's) before adding:
@@ -134,6 +141,10 @@ LAUNCH_ARGS = (
     "--disable-quic",
     "--dns-prefetch-disable",
     "--mute-audio",
+    # A print service never scrolls or animates: the compositor runs on the renderer's main thread instead
+    # of a thread of its own. Measured on headless-shell (paired, 30 cycles): a new context + page + print
+    # + close ~130 vs ~156 ms of CPU; a print on a reused page ~25% faster.
+    "--disable-threaded-compositing",
     # Defence in depth: all requests are answered by our route handler, so Chromium needs no network.
     # A proxy that does not exist (loopback included, which Chromium otherwise bypasses) and a resolver
     # that resolves nothing catch whatever escapes interception.
@@ -350,8 +361,7 @@ class ChromiumRenderer:
         self.launch_args = (*LAUNCH_ARGS, *extra_args)
         self._semaphore = asyncio.Semaphore(self.slots)
         self._pending = 0  # renders running + waiting for a slot
-        self._idle = asyncio.Event()  # set while no render runs: the pool refills then
-        self._idle.set()
+        self._load_changed = asyncio.Event()  # set when _pending or a pool changes (wakes the refill loop)
         self._avg_render_s = 1.0
         # How renders got their context: from the pool, by claiming the one being created, or cold.
         self.stats = {"prewarmed": 0, "claimed": 0, "cold": 0}
@@ -440,14 +450,13 @@ class ChromiumRenderer:
                 details={"concurrency": self.slots, "queue_size": self.queue_size},
             )
         self._pending += 1
-        self._idle.clear()
+        self._load_changed.set()
         try:
             async with self._semaphore:
                 yield
         finally:
             self._pending -= 1
-            if self._pending == 0:
-                self._idle.set()
+            self._load_changed.set()
 
     async def _render_with_retry(self, job: _Job, timeout_s: float) -> bytes:
         deadline = asyncio.get_running_loop().time() + timeout_s
@@ -588,57 +597,74 @@ class ChromiumRenderer:
             self.stats["cold"] += 1
             return await self._new_context(handle)
         finally:
+            self._load_changed.set()  # a waiting refill loop re-checks: the pool may have run dry
             self._spawn(self._refill(handle))
 
     async def _refill(self, handle: _BrowserHandle) -> None:
-        """Top the pool up, one context at a time, between renders.
+        """Top the pool up, one context at a time: between renders, or urgently when it has run dry.
 
         Between renders: creating a context keeps Chromium's browser process - the one thread that also
-        relays every render's commands - busy for ~80 ms and a core busy for ~130 ms; measured on 2
-        cores, refilling during renders made them ~2x slower (178 vs 91 ms at 0.3 s gaps), which is
-        worse than what the pool saves. A context a render is already waiting for (pool empty, see
-        _take_context) is handed over as soon as it exists, without its warm-up print; the others are
-        warmed, so their first real print is as fast as on a reused page.
+        relays every render's commands - busy, and starts a renderer process (~60 ms of CPU on
+        headless-shell). Doing that beside a running render slows the render, so a pool that still has
+        contexts is refilled only when no render has run for IDLE_GRACE_S. A pool that has run dry
+        (back-to-back renders leave no idle time) is refilled while at most URGENT_REFILL_MAX_RENDERS
+        render runs: the next render then finds its context made, instead of making it itself.
+        Contexts made while idle are warmed (a print of our own) so that their first real print is nearly as
+        fast as a later one; a context a render is waiting for (see _take_context) is handed over unwarmed.
         """
         if handle.refilling:
             return  # the running loop sees the new deficit
         handle.refilling = True
-        loop = asyncio.get_running_loop()
         try:
-            while handle.usable and not handle.retiring and len(handle.pool) < self.prewarm_contexts:
-                await self._wait_idle()
-                if not (handle.usable and not handle.retiring and len(handle.pool) < self.prewarm_contexts):
+            while self._needs_context(handle):
+                await self._refill_turn(handle)
+                if not self._needs_context(handle):
                     return
-                future: asyncio.Future[_Lease] = loop.create_future()
-                future.add_done_callback(_consume_exception)
-                handle.incoming, handle.incoming_claimed = future, False
-                try:
-                    lease = await self._new_context(handle)
-                    if not handle.incoming_claimed:
-                        await _warm_up(lease.page)
-                except PlaywrightError as exc:
-                    future.set_exception(exc)
+                if not await self._add_context(handle):
                     return
-                finally:
-                    handle.incoming = None
-                if handle.incoming_claimed:
-                    future.set_result(lease)
-                elif handle.usable and not handle.retiring:
-                    handle.pool.append(lease)
-                    future.cancel()
-                else:
-                    future.cancel()
-                    await _quiet(lease.context.close())
         finally:
             handle.refilling = False
 
-    async def _wait_idle(self) -> None:
-        """Until no render has run for IDLE_GRACE_S (back-to-back renders leave no real idle gap)."""
+    def _needs_context(self, handle: _BrowserHandle) -> bool:
+        return handle.usable and not handle.retiring and len(handle.pool) < self.prewarm_contexts
+
+    async def _refill_turn(self, handle: _BrowserHandle) -> None:
+        """Until a context may be made: no render for IDLE_GRACE_S, or the pool is dry and few renders run."""
         while True:
-            await self._idle.wait()
-            await asyncio.sleep(IDLE_GRACE_S)
-            if self._pending == 0:
+            self._load_changed.clear()
+            if not handle.pool and 0 < self._pending <= URGENT_REFILL_MAX_RENDERS:
                 return
+            if self._pending == 0:
+                await asyncio.sleep(IDLE_GRACE_S)  # back-to-back renders leave no real idle gap
+                if self._pending == 0:
+                    return
+                continue
+            await self._load_changed.wait()
+
+    async def _add_context(self, handle: _BrowserHandle) -> bool:
+        """Make one context for the pool (or for the render claiming it); False if that failed."""
+        future: asyncio.Future[_Lease] = asyncio.get_running_loop().create_future()
+        future.add_done_callback(_consume_exception)
+        handle.incoming, handle.incoming_claimed = future, False
+        try:
+            lease = await self._new_context(handle)
+            # Warmed only when nothing runs: beside a render, a warm-up would cost more CPU than it saves.
+            if not handle.incoming_claimed and self._pending == 0:
+                await _warm_up(lease.page)
+        except PlaywrightError as exc:
+            future.set_exception(exc)
+            return False
+        finally:
+            handle.incoming = None
+        if handle.incoming_claimed:
+            future.set_result(lease)
+        elif handle.usable and not handle.retiring:
+            handle.pool.append(lease)
+            future.cancel()
+        else:
+            future.cancel()
+            await _quiet(lease.context.close())
+        return True
 
     async def _new_context(self, handle: _BrowserHandle) -> _Lease:
         context = await handle.browser.new_context(
@@ -744,7 +770,20 @@ async def _load(page: Page, job: _Job) -> None:
     faces = band_font_faces(job.params)
     if faces:
         await page.evaluate(_PRIME_BAND_FONTS, faces)
-    await page.evaluate("document.fonts.ready.then(() => true)")
+    if faces or may_load_web_fonts(job.html):
+        await page.evaluate(_FONTS_READY)
+
+
+_FONTS_READY = "document.fonts.ready.then(() => true)"
+# Where a document can get a web font from: @font-face rules (in <style>, in an SVG, or in a stylesheet
+# behind <link>/@import) or the FontFace API from a script. Without any of these every font is a system
+# font, available synchronously, so waiting for document.fonts.ready is a round trip for nothing.
+_WEB_FONT_SOURCES = re.compile(r"font-?face|<link|@import|<script", re.IGNORECASE)
+
+
+def may_load_web_fonts(html: str) -> bool:
+    """Whether the document might load a web font (conservative: any stylesheet link or script counts)."""
+    return _WEB_FONT_SOURCES.search(html) is not None
 
 
 # Chromium draws header/footer bands synchronously at print time: a web font declared there is only
@@ -811,15 +850,32 @@ async def _print(page: Page, params: PdfParams) -> bytes:
     )
 
 
+# The warm-up document: our own content only (no tenant has touched the context yet). It makes the fresh
+# renderer compile Playwright's scripts in both worlds (set_content's and evaluate's) and run the text,
+# table and page-number-band paths once, on the printable ASCII of the default sans-serif font. Measured
+# on headless-shell (noisy 2-core machine): a blank warm-up left the first real print ~6-10 ms slower than
+# on a reused page, this one ~3-6 ms; a larger one (five families x three styles) gained ~2 ms more but
+# cost twice the CPU (~90 ms), which spills into the next render when renders come every 0.25 s.
+_WARM_UP_TEXT = escape_html("".join(map(chr, range(33, 127))))
+WARM_UP_HTML = (
+    "<!doctype html><html><head><style>"
+    "table{border-collapse:collapse;width:100%}th,td{border:1px solid #ccc;padding:2px 4px;background:#f6f6f6}"
+    f'</style></head><body><p style="font-family:sans-serif">{_WARM_UP_TEXT} <b>{_WARM_UP_TEXT}</b></p>'
+    "<table><thead><tr><th>#</th><th>Item</th></tr></thead><tbody><tr><td>1</td><td>1.00</td></tr></tbody>"
+    "</table></body></html>"
+)
+WARM_UP_FOOTER = (
+    f'<div style="font-size:{HEADER_FOOTER_FONT_SIZE}"><span class="pageNumber"></span>/'
+    '<span class="totalPages"></span></div>'
+)
+
+
 async def _warm_up(page: Page) -> None:
-    """Print a small page once, off the critical path: a fresh renderer's first print costs ~40 ms more
-    (fonts, print and header/footer machinery). Our own content only - no tenant has touched this context."""
-    await page.set_content('<!doctype html><p style="font-family: sans-serif">&nbsp;<b>&nbsp;</b></p>')
-    await page.pdf(
-        display_header_footer=True,
-        header_template="<span></span>",
-        footer_template='<span class="pageNumber"></span>',
-    )
+    """Print our warm-up document once, off the critical path: a fresh renderer's first print is slower
+    (fonts, glyphs, Playwright's injected scripts, the print and header/footer machinery)."""
+    await page.set_content(WARM_UP_HTML)
+    await page.evaluate(_FONTS_READY)  # a render's own evaluate then finds the main world's script ready
+    await page.pdf(display_header_footer=True, header_template="<span></span>", footer_template=WARM_UP_FOOTER)
 
 
 async def _refuse_websocket(ws: WebSocketRoute) -> None:

@@ -13,8 +13,7 @@ from typing import Any
 import pytest
 
 from pressroom.aio import LoopThread
-from pressroom.config import default_chromium_path
-from pressroom.config import NetSettings
+from pressroom.config import NetSettings, default_chromium_path
 from pressroom.net.gate import NetworkGate
 from pressroom.rendering.chromium import ChromiumRenderer
 from pressroom.rendering.weasyprint import WeasyPrintRenderer

@@ -21,12 +21,13 @@ from typing import Any
 import pytest
 
 from pressroom.aio import LoopThread
-from pressroom.core.errors import QueueFull, RenderTimeout, ValidationFailed
 from pressroom.config import default_chromium_path
+from pressroom.core.errors import QueueFull, RenderTimeout, ValidationFailed
 from pressroom.net.gate import NetworkGate
-from pressroom.rendering.base import PageOptions, RenderedPdf
-from pressroom.rendering.chromium import ASSET_PREFIX, ChromiumRenderer
+from pressroom.rendering.base import PageOptions, RenderedPdf, StaticAsset
+from pressroom.rendering.chromium import ASSET_PREFIX, LAUNCH_ARGS, ChromiumRenderer
 from tests.integration.rendering.conftest import CANARY_TEXT, Canary, serve
+from tests.rendering_support import TEST_FAMILY, renamed_font
 
 CHROMIUM = default_chromium_path()
 
@@ -350,6 +351,68 @@ def test_render_in_flight_during_a_crash_is_retried(engine_loop: LoopThread, ren
     os.kill(pid, signal.SIGKILL)
     pdf = future.result(60)
     assert "busy" in pdf_text(pdf.data)
+
+
+def test_a_dry_pool_is_refilled_while_a_render_runs(engine_loop: LoopThread) -> None:
+    """Back-to-back renders leave no idle time: the pool's next context is made during the running render,
+    so the render after it does not make its own (each still gets a context of its own)."""
+    small = ChromiumRenderer(executable_path=CHROMIUM, concurrency=1, prewarm_contexts=1)
+    engine_loop.run(small.start(), 60)
+    try:
+        time.sleep(1.0)  # the pool's one context is made and warmed
+
+        async def back_to_back() -> list[RenderedPdf]:
+            return [await small.render_pdf(BUSY_800MS, PageOptions(), timeout_s=20) for _ in range(3)]
+
+        pdfs = engine_loop.run(back_to_back(), 90)
+        assert all("busy" in pdf_text(pdf.data) for pdf in pdfs)
+        assert small.stats["cold"] == 0 and small.stats["prewarmed"] + small.stats["claimed"] == 3
+    finally:
+        engine_loop.run(small.close(), 60)
+
+
+@pytest.mark.parametrize("via", ["style", "link"])
+def test_web_fonts_are_waited_for(engine_loop: LoopThread, via: str) -> None:
+    """Documents that can load a web font keep the fonts.ready wait (skipped only when none can), and the
+    face reaches the PDF whether declared in the page or in a linked stylesheet."""
+    font_url, css_url = f"{ASSET_PREFIX}u/t/probe.ttf", f"{ASSET_PREFIX}u/t/probe.css"
+    face = f'@font-face {{ font-family: "{TEST_FAMILY}"; src: url("{font_url}"); }}'
+    assets = {
+        font_url: StaticAsset(content_type="font/ttf", data=renamed_font()),
+        css_url: StaticAsset(content_type="text/css", data=face.encode()),
+    }
+    head = f"<style>{face}</style>" if via == "style" else f'<link rel="stylesheet" href="{css_url}">'
+    html = f"<!doctype html><html><head>{head}</head><body><p style=\"font-family: '{TEST_FAMILY}'\">Web font</p>"
+    small = ChromiumRenderer(executable_path=CHROMIUM, concurrency=1, prewarm_contexts=1)
+    engine_loop.run(small.start(), 60)
+    try:
+        pdf = engine_loop.run(small.render_pdf(html, PageOptions(), timeout_s=20, assets=assets), 60)
+    finally:
+        engine_loop.run(small.close(), 60)
+    assert TEST_FAMILY.replace(" ", "") in _poppler("pdffonts", pdf.data)
+
+
+# ----------------------------------------------------------------------------------------- the fallback
+
+FULL_CHROMIUM = "/usr/bin/chromium"  # default_chromium_path()'s fallback when headless-shell is absent
+
+
+@pytest.mark.skipif(not Path(FULL_CHROMIUM).is_file(), reason=f"{FULL_CHROMIUM} (the fallback browser) is absent")
+def test_the_full_chromium_fallback_renders_with_our_launch_args(engine_loop: LoopThread) -> None:
+    full = ChromiumRenderer(executable_path=FULL_CHROMIUM, concurrency=1, prewarm_contexts=1)
+    engine_loop.run(full.start(), 60)
+    try:
+        pid = engine_loop.run(full.browser_pid())
+        assert pid is not None
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
+        assert Path(command[0]).resolve() == Path("/usr/lib/chromium/chromium")  # the full browser, not the shell
+        assert all(arg in command for arg in LAUNCH_ARGS)
+        pdf = render(engine_loop, full, "<h1>Full browser</h1>", footer_html="{page}/{pages}")
+        assert pdf.pages == 1
+        text = pdf_text(pdf.data)
+        assert "Full browser" in text and "1/1" in text
+    finally:
+        engine_loop.run(full.close(), 60)
 
 
 def _alive(pid: int) -> bool:

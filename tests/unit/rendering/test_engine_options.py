@@ -12,7 +12,13 @@ from pydantic import ValidationError
 from pressroom.assets.service import RenderAssets, references, sniff
 from pressroom.core.errors import UnsupportedMediaType, ValidationFailed
 from pressroom.rendering.base import ASSET_PREFIX, PageOptions, PdfAttachment, StaticAsset
-from pressroom.rendering.chromium import LAUNCH_ARGS, PLAYWRIGHT_DISABLED_FEATURES, band_font_faces, pdf_params
+from pressroom.rendering.chromium import (
+    LAUNCH_ARGS,
+    PLAYWRIGHT_DISABLED_FEATURES,
+    band_font_faces,
+    may_load_web_fonts,
+    pdf_params,
+)
 from pressroom.rendering.fonts import clean_family, font_face, font_format, inspect_font
 from pressroom.rendering.frameworks import builtin_asset, head_tags
 from pressroom.rendering.html import wrap_document
@@ -156,3 +162,21 @@ def test_catalog_entries_are_valid_templates() -> None:
         DocumentOptions.model_validate(entry.options)
         handlebars.compile(entry.body).render(entry.sample_data)
         assert entry.css.strip() and entry.description
+
+
+@pytest.mark.parametrize(
+    ("html", "expected"),
+    [
+        ("<style>p { font-family: sans-serif; }</style><p>system fonts only</p>", False),
+        ("<p style=\"font-family: 'DejaVu Sans'\">named system font</p>", False),
+        ('<style>@font-face { font-family: X; src: url("asset:x.woff2"); }</style>', True),
+        ("<STYLE>@FONT-FACE{font-family:X;src:url(x.ttf)}</STYLE>", True),
+        ('<link rel="stylesheet" href="asset:brand.css">', True),
+        ('<style>@import url("asset:brand.css");</style>', True),
+        ('<script>document.fonts.add(new FontFace("X", "url(x.ttf)"))</script>', True),
+        ("<svg><style>@font-face { font-family: Y; src: url(y.woff); }</style></svg>", True),
+    ],
+)
+def test_which_documents_wait_for_web_fonts(html: str, expected: bool) -> None:
+    """Skipping document.fonts.ready is only safe when nothing in the document can load a web font."""
+    assert may_load_web_fonts(html) is expected
