@@ -4,12 +4,30 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from pressroom.db.models import Job
 from pressroom.db.models_batches import Batch, BatchJob
+
+
+class BatchJobState(NamedTuple):
+    """What a batch's status shows of one job: a few columns, not the whole row (its input may be large)."""
+
+    id: str
+    status: str
+    attempts: int
+    document_id: str | None
+    error_code: str | None
+    error_message: str | None
+
+
+class Counted(NamedTuple):
+    batch_id: str
+    finished: int
+    size: int
 
 
 class BatchRepository:
@@ -39,12 +57,15 @@ class BatchRepository:
         )
         return list(rows), int(total or 0)
 
-    def jobs(self, batch_id: str) -> list[Job]:
-        """The batch's jobs in entry order."""
-        query = (select(Job).join(BatchJob, BatchJob.job_id == Job.id).where(BatchJob.batch_id == batch_id)).order_by(
-            BatchJob.position
+    def jobs(self, batch_id: str) -> list[BatchJobState]:
+        """The batch's jobs in entry order. Followers poll this: it loads only the columns it shows."""
+        query = (
+            select(Job.id, Job.status, Job.attempts, Job.document_id, Job.error_code, Job.error_message)
+            .join(BatchJob, BatchJob.job_id == Job.id)
+            .where(BatchJob.batch_id == batch_id)
+            .order_by(BatchJob.position)
         )
-        return list(self.session.scalars(query))
+        return [BatchJobState(*row) for row in self.session.execute(query)]
 
     def totals(self, batch_id: str) -> dict[str, int]:
         query = (
@@ -55,23 +76,26 @@ class BatchRepository:
         )
         return {status: int(count) for status, count in self.session.execute(query).all()}
 
-    def batch_of(self, job_id: str) -> str | None:
-        return self.session.scalar(select(BatchJob.batch_id).where(BatchJob.job_id == job_id))
+    def get_any(self, batch_id: str) -> Batch | None:
+        return self.session.get(Batch, batch_id)
 
-    def count_finished(self, batch_id: str, failed: bool) -> Batch | None:
-        """Add one finished job to the batch and return it (row-locked by the UPDATE until commit).
+    def count_finished(self, job_id: str, failed: bool) -> Counted | None:
+        """Add the job to its batch's finished count, if it belongs to one; the counts after the increment.
 
-        The increment is a single UPDATE, so two workers finishing the batch's last two jobs at once are
-        serialized by the row lock: exactly one of them sees ``finished == count``.
+        One statement (the membership lookup is a subquery, the new counts come back with RETURNING),
+        since it runs in every job's final transaction. The increment row-locks the batch until commit,
+        so two workers finishing a batch's last two jobs at once are serialized: exactly one of them
+        sees ``finished == count``.
         """
-        self.session.execute(
+        member_of = select(BatchJob.batch_id).where(BatchJob.job_id == job_id).scalar_subquery()
+        row = self.session.execute(
             update(Batch)
-            .where(Batch.id == batch_id)
+            .where(Batch.id == member_of)
             .values(finished=Batch.finished + 1, failed=Batch.failed + (1 if failed else 0))
+            .returning(Batch.id, Batch.finished, Batch.count)
             .execution_options(synchronize_session=False)
-        )
-        batch = self.session.get(Batch, batch_id, populate_existing=True)
-        return batch
+        ).first()
+        return None if row is None else Counted(row[0], row[1], row[2])
 
     def mark_completed(self, batch_id: str, now: datetime) -> bool:
         result = self.session.execute(

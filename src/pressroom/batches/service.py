@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from pressroom.accounts.repository import AccountRepository
-from pressroom.batches.repository import BatchRepository
+from pressroom.batches.repository import BatchJobState, BatchRepository
 from pressroom.batches.schemas import BatchRequest
 from pressroom.config import BatchSettings, BillingSettings
 from pressroom.core.clock import utcnow
@@ -75,7 +75,7 @@ class _Entry:
 class BatchView:
     batch: Batch
     totals: dict[str, int]
-    jobs: list[Job]
+    jobs: list[BatchJobState]
 
 
 class BatchService:
@@ -193,13 +193,12 @@ class BatchService:
     def on_job_finished(self, session: Session, job: Job, document: Document | None) -> None:
         """Finish hook (runs in the job's final transaction): count the job; the last one ends the batch."""
         repo = BatchRepository(session)
-        batch_id = repo.batch_of(job.id)
-        if batch_id is None:
+        counted = repo.count_finished(job.id, failed=job.status != "completed")
+        if counted is None or counted.finished < counted.size or not repo.mark_completed(counted.batch_id, utcnow()):
             return
-        batch = repo.count_finished(batch_id, failed=job.status != "completed")
-        if batch is None or batch.finished < batch.count or not repo.mark_completed(batch_id, utcnow()):
-            return
-        if batch.webhook_url:
+        batch_id = counted.batch_id
+        batch = repo.get_any(batch_id)
+        if batch is not None and batch.webhook_url:
             totals = repo.totals(batch_id)
             session.add(
                 WebhookDelivery(

@@ -35,6 +35,7 @@ from pressroom.core.clock import utcnow
 from pressroom.db.session import Database
 from pressroom.jobs.repository import JobRepository
 from pressroom.jobs.runner import JobRunner
+from pressroom.queue.base import next_poll_interval
 
 if TYPE_CHECKING:
     from pressroom.bootstrap import Container
@@ -189,20 +190,31 @@ class CeleryQueue:
         return None  # completed, failed or canceled
 
     def _maintain(self) -> None:
-        interval = self.settings.jobs.poll_interval_s
+        # Every pool process runs this loop and each turn queries the webhook outbox: see next_poll_interval.
+        base = self.settings.jobs.poll_interval_s
+        interval = base
         next_sweep = time.monotonic() + self.settings.celery.sweep_interval_s
         while not self._stop.wait(interval):
-            for task in self.background_tasks:
-                try:
-                    task()
-                except Exception:  # the database or a webhook target may be down for a while
-                    log.exception("celery maintenance task failed")
+            busy = self._run_background_tasks()
+            interval = next_poll_interval(interval, base, busy)
             if time.monotonic() >= next_sweep:
                 next_sweep = time.monotonic() + self.settings.celery.sweep_interval_s
                 try:
                     self.sweep()
                 except Exception:
                     log.exception("celery sweep failed")
+
+    def _run_background_tasks(self) -> bool:
+        """Run the chores once; True when one of them reported work done (webhooks delivered)."""
+        busy = False
+        for task in self.background_tasks:
+            try:
+                done = task()
+            except Exception:  # the database or a webhook target may be down for a while
+                log.exception("celery maintenance task failed")
+                continue
+            busy = busy or (isinstance(done, int) and done > 0)
+        return busy
 
     def sweep(self) -> int:
         """Re-enqueue jobs no message carries any more; returns how many were sent."""
@@ -312,13 +324,20 @@ def _run_job(task: Task, job_id: str) -> None:
 
 
 def _watch_redis(app: Celery, consumer: Any, interval_s: float = 1.0) -> None:
-    """Reconnect the consumer when Redis restarted under it (a kombu/Celery gap, worked around here).
+    """Reconnect the consumer when Redis restarted under it (a kombu gap no setting closes, as of 5.7).
 
-    When Redis goes away while every prefetch slot is busy, no BRPOP is in flight, so the worker's event
-    loop never sees the socket die; the ack that follows fails (logged, swallowed) and the consumer then
-    idles on a dead connection forever. Redis changes its ``run_id`` on every restart: when it does, an
-    error is raised *inside* the event loop, which is Celery's own path to reconnect (and re-declare the
-    queue bindings, which a restart without persistence also lost).
+    When Redis is down while every prefetch slot is busy, no BRPOP is in flight, so the event loop never
+    sees the connection die; the late ack that follows fails, and kombu's Redis ``QoS.ack`` raises before
+    it releases the prefetch slot (logged as "Couldn't ack", swallowed). With prefetch 1 the consumer can
+    then never take another message: it idles forever. Checked against kombu 5.7.0: the BRPOP health
+    check (``health_check_interval``) only watches a BRPOP in flight, ``socket_timeout``/keepalive only
+    a socket being read, ``worker_cancel_long_running_tasks_on_connection_loss`` only acts once a loss was
+    noticed - none of them frees the slot (tests/integration/scaleout/test_chaos.py's
+    ``test_redis_down_until_a_busy_worker_finishes_consumer_recovers`` hangs without this watch).
+    Redis changes its ``run_id`` on every restart: when it does, an error is raised *inside* the event
+    loop, which is Celery's own path to reconnect: a new channel (a fresh QoS) and the queue bindings
+    declared again (a restart without persistence lost them). RabbitMQ needs none of this: AMQP
+    heartbeats notice the dead connection and the broker, not the client, tracks unacked messages.
     """
     seen: str | None = None
     while True:

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 from pressroom.config import JobSettings
 from pressroom.db.session import Database
 from pressroom.jobs.runner import JobRunner
+from pressroom.queue.base import next_poll_interval
 
 log = logging.getLogger("pressroom.queue")
 
@@ -37,6 +39,8 @@ class EmbeddedQueue:
         self._pending_wakeups = 0
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._chores_due = 0.0
+        self._chores_interval = settings.poll_interval_s
         self.consuming = False
 
     def enqueue(self, job_id: str) -> None:
@@ -68,13 +72,25 @@ class EmbeddedQueue:
             try:
                 ran = self._run_one()
                 if index == 0:
-                    for task in self.background_tasks:
-                        task()
+                    self._maybe_run_background_tasks()
             except Exception:  # a worker must survive anything (the DB being briefly down included)
                 log.exception("embedded worker %d: iteration failed", index)
                 ran = False
             if not ran:
                 self._sleep()
+
+    def _maybe_run_background_tasks(self) -> None:
+        """Run the chores when due (see next_poll_interval), not after every job: a batch without webhooks
+        would otherwise pay one outbox query per job."""
+        now = time.monotonic()
+        if now < self._chores_due:
+            return
+        busy = False
+        for task in self.background_tasks:
+            done = task()
+            busy = busy or (isinstance(done, int) and done > 0)
+        self._chores_interval = next_poll_interval(self._chores_interval, self.settings.poll_interval_s, busy)
+        self._chores_due = time.monotonic() + self._chores_interval
 
     def _run_one(self) -> bool:
         # Workers polling at once each get a different job (SKIP LOCKED on PostgreSQL; on SQLite the

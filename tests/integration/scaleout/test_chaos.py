@@ -2,7 +2,8 @@
 
 - a worker process SIGKILLed mid-render: its message is re-delivered (acks_late + reject_on_worker_lost)
   and the job completes on its second attempt;
-- the broker (a private Redis) restarted, losing every queued message, mid 100-job batch;
+- the broker restarted mid 100-job batch: a private Redis (SIGKILLed, no persistence: every queued message
+  lost) and a private RabbitMQ node (its VM SIGKILLed, restarted on the same data);
 - every PostgreSQL connection terminated (pg_terminate_backend) several times mid-run;
 - a poison job crashing its worker on every attempt: failed with JOB_CRASHED after N attempts, others fine;
 - the API process SIGKILLed with jobs pending on the embedded queue (PostgreSQL + S3): done after restart.
@@ -14,12 +15,14 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.integration.scaleout.cluster import Cluster, cluster, kill, moto, owner_pid, requires_chromium
+from tests.integration.scaleout.rabbitmq import PrivateRabbitMQ, have_rabbitmq_server
 from tests.support import MotoServer, PrivateRedis, redis_server_binary, require_service, shared_redis_url
 
 __all__ = ["moto"]
@@ -63,6 +66,7 @@ def test_worker_killed_mid_render_job_is_redelivered_and_completes_once(tmp_path
             time.sleep(0.05)
         assert owner is not None, running.logs()
         child = owner_pid(owner)
+        assert worker.process is not None
         assert child in worker.pids() and child != worker.process.pid  # a pool process, mid-render
         kill(child)
 
@@ -73,55 +77,113 @@ def test_worker_killed_mid_render_job_is_redelivered_and_completes_once(tmp_path
         assert worker.alive()  # the Celery main process replaced its pool process and carried on
 
 
-def test_broker_restart_mid_batch_loses_no_job(tmp_path: Path, moto: MotoServer) -> None:
+def restart_broker_mid_batch(
+    tmp_path: Path, moto: MotoServer, broker_url: str, crash: Callable[[], object], revive: Callable[[], object]
+) -> None:
+    """A 100-job batch; the broker crashes after 10 jobs and comes back 2 s later; nothing lost or doubled."""
+    with cluster(tmp_path, moto, broker_url) as running:
+        running.add_api()
+        running.add_worker(concurrency=1)
+        running.add_worker(concurrency=1)
+        key = running.account_key("brokerless")
+        entries = [{"html": f"<h1>Entry {i}</h1>", "webhook_url": f"{running.receiver.url}/entry"} for i in range(100)]
+        with running.client(key) as client:
+            response = client.post(
+                "/v1/batches",
+                json={"operation": "transform", "entries": entries, "webhook_url": f"{running.receiver.url}/b"},
+            )
+        assert response.status_code == 202, response.text
+        batch_id = response.json()["batch_id"]
+        job_ids = [j["job_id"] for j in response.json()["jobs"]]
+
+        def completed() -> int:
+            return sum(1 for s in running.statuses(job_ids).values() if s == "completed")
+
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and completed() < 10:
+            time.sleep(0.1)
+        before = completed()
+        assert 10 <= before < 100, before
+        crash()
+        time.sleep(2.0)
+        assert completed() < 100
+        revive()
+
+        running.wait_ended(job_ids, timeout_s=180)
+        running.assert_exactly_once(job_ids)
+        deadline = time.monotonic() + 30
+        hooks: list[object] = []
+        while time.monotonic() < deadline and not hooks:
+            hooks = [r for r in running.receiver.received if r.path == "/b"]
+            time.sleep(0.2)
+        time.sleep(1.0)
+        hooks = [r for r in running.receiver.received if r.path == "/b"]
+        assert len(hooks) == 1 and hooks[0].json()["batch_id"] == batch_id  # type: ignore[attr-defined]
+        assert hooks[0].json()["totals"] == {"completed": 100}  # type: ignore[attr-defined]
+        assert all(worker.alive() for worker in running.workers)
+
+
+def test_redis_restart_mid_batch_loses_no_job(tmp_path: Path, moto: MotoServer) -> None:
     require_service(redis_server_binary() is not None, "redis-server is not installed")
-    redis = PrivateRedis(tmp_path / "redis").start()
+    servers = [PrivateRedis(tmp_path / "redis").start()]
+
+    def revive() -> None:  # same port, empty: no persistence, every queued job id is gone
+        restarted = PrivateRedis(tmp_path / "redis")
+        restarted.port = servers[0].port
+        servers.append(restarted.start())
+
     try:
-        with cluster(tmp_path, moto, redis.url) as running:
+        restart_broker_mid_batch(tmp_path, moto, servers[0].url, lambda: servers[0].stop(signal.SIGKILL), revive)
+    finally:
+        for server in servers:
+            server.stop()
+
+
+def test_redis_down_until_a_busy_worker_finishes_consumer_recovers(tmp_path: Path, moto: MotoServer) -> None:
+    # The case behind pressroom.queue.celery._watch_redis: Redis dies while the only prefetch slot is busy
+    # and is still down when the task's late ack is sent; kombu then never frees the slot on its own.
+    require_service(redis_server_binary() is not None, "redis-server is not installed")
+    servers = [PrivateRedis(tmp_path / "redis").start()]
+    try:
+        with cluster(tmp_path, moto, servers[0].url, PRESSROOM_JOBS__LEASE_S="30") as running:
             running.add_api()
             running.add_worker(concurrency=1)
-            running.add_worker(concurrency=1)
-            key = running.account_key("brokerless")
-            entries = [
-                {"html": f"<h1>Entry {i}</h1>", "webhook_url": f"{running.receiver.url}/entry"} for i in range(100)
-            ]
-            with running.client(key) as client:
-                response = client.post(
-                    "/v1/batches",
-                    json={"operation": "transform", "entries": entries, "webhook_url": f"{running.receiver.url}/b"},
-                )
-            assert response.status_code == 202, response.text
-            batch_id = response.json()["batch_id"]
-            job_ids = [j["job_id"] for j in response.json()["jobs"]]
-
-            def completed() -> int:
-                return sum(1 for s in running.statuses(job_ids).values() if s == "completed")
-
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline and completed() < 10:
-                time.sleep(0.1)
-            before = completed()
-            assert 10 <= before < 100, before
-            redis.stop(signal.SIGKILL)  # no persistence: every queued job id is gone with it
-            time.sleep(2.0)
-            assert completed() < 100
-            redis = PrivateRedis(tmp_path / "redis")
-            redis.port = int(running.env["PRESSROOM_BROKER_URL"].rsplit(":", 1)[1].split("/")[0])
-            redis.start()
-
-            running.wait_ended(job_ids, timeout_s=180)
-            running.assert_exactly_once(job_ids)
-            deadline = time.monotonic() + 30
-            hooks: list[object] = []
-            while time.monotonic() < deadline and not hooks:
-                hooks = [r for r in running.receiver.received if r.path == "/b"]
-                time.sleep(0.2)
+            key = running.account_key("busy")
+            [slow] = submit(running, key, SLOW_PAGE * 3)
+            wait_for_status(running, slow, "processing")
+            servers[0].stop(signal.SIGKILL)
+            wait_for_status(running, slow, "completed")  # its ack fails now: Redis is still down
             time.sleep(1.0)
-            hooks = [r for r in running.receiver.received if r.path == "/b"]
-            assert len(hooks) == 1 and hooks[0].json()["batch_id"] == batch_id  # type: ignore[attr-defined]
-            assert hooks[0].json()["totals"] == {"completed": 100}  # type: ignore[attr-defined]
+            restarted = PrivateRedis(tmp_path / "redis")
+            restarted.port = servers[0].port
+            servers.append(restarted.start())
+
+            later = submit(running, key, "<h1>After the restart</h1>", count=3)
+            running.wait_ended(later, timeout_s=60)
+            running.assert_exactly_once([slow, *later])
     finally:
-        redis.stop()
+        for server in servers:
+            server.stop()
+
+
+def wait_for_status(running: Cluster, job_id: str, status: str, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while running.statuses([job_id]).get(job_id) != status:
+        assert time.monotonic() < deadline, f"{job_id} never reached {status}\n{running.logs()}"
+        time.sleep(0.05)
+
+
+def test_rabbitmq_restart_mid_batch_loses_no_job(tmp_path: Path, moto: MotoServer) -> None:
+    # A private node: the machine's RabbitMQ is shared with other test runs and must not be restarted.
+    require_service(have_rabbitmq_server(), "rabbitmq-server is not installed")
+    node = PrivateRabbitMQ(tmp_path / "rabbitmq")
+    try:
+        node.start()
+        # SIGKILLed VM, restarted on the same data: durable queues come back with their persisted messages.
+        restart_broker_mid_batch(tmp_path, moto, node.url, node.crash, node.start)
+        assert node.starts == 2
+    finally:
+        node.stop()
 
 
 def test_postgres_connections_dropped_mid_run_requests_and_jobs_recover(tmp_path: Path, moto: MotoServer) -> None:

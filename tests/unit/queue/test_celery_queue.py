@@ -28,6 +28,7 @@ from pressroom.db.session import Database
 from pressroom.jobs.operations import JobContext, OperationRegistry, Output
 from pressroom.jobs.repository import JobRepository
 from pressroom.jobs.runner import JobRunner
+from pressroom.queue.base import IDLE_POLL_S, next_poll_interval
 from pressroom.queue.celery import TASK_NAME, CeleryQueue, create_celery_app
 from pressroom.storage.filesystem import FilesystemBlobStore
 
@@ -238,3 +239,26 @@ def test_run_next_takes_each_due_job_once(env: Env) -> None:
     assert ran == 5 and {env.row(i).status for i in ids} == {"completed"}
     with env.db.session() as session:
         assert session.scalar(select(func.count()).select_from(Job).where(Job.status != "completed")) == 0
+
+
+def test_outbox_polling_backs_off_while_idle_and_returns_at_once_when_busy() -> None:
+    base, intervals, current = 0.2, [], 0.2
+    for _ in range(6):
+        current = next_poll_interval(current, base, busy=False)
+        intervals.append(current)
+    assert intervals == [0.4, 0.8, IDLE_POLL_S, IDLE_POLL_S, IDLE_POLL_S, IDLE_POLL_S]
+    assert next_poll_interval(IDLE_POLL_S, base, busy=True) == base
+    assert next_poll_interval(5.0, 5.0, busy=False) == 5.0  # never faster than configured
+
+
+def test_background_turn_reports_work_and_survives_a_failing_chore(env: Env) -> None:
+    calls: list[str] = []
+
+    def broken() -> None:
+        calls.append("broken")
+        raise RuntimeError("the database is down")
+
+    env.queue.background_tasks = [broken, lambda: calls.append("idle") or 0]
+    assert env.queue._run_background_tasks() is False and calls == ["broken", "idle"]
+    env.queue.background_tasks = [lambda: 2, broken]  # delivered two webhooks
+    assert env.queue._run_background_tasks() is True
