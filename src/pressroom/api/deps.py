@@ -28,7 +28,8 @@ _SCOPE_GROUPS = {
 }
 
 
-def services(request: Request) -> Container:
+async def services(request: Request) -> Container:
+    # async: a plain attribute read; as a sync dependency FastAPI would hop to a worker thread for it.
     container: Container = request.app.state.container
     return container
 
@@ -83,5 +84,5 @@ def require_admin(principal: Principal = Depends(current_principal)) -> Principa
     return principal
 
 
-def page_params(limit: int = Query(default=20, ge=1, le=100), offset: int = Query(default=0, ge=0)) -> PageParams:
+async def page_params(limit: int = Query(default=20, ge=1, le=100), offset: int = Query(default=0, ge=0)) -> PageParams:
     return PageParams(limit=limit, offset=offset)

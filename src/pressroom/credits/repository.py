@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, case, func, select, update
 from sqlalchemy.orm import Session
 
 from pressroom.db.models import Account, Job
@@ -27,11 +27,34 @@ class CreditRepository:
         )
         return self.session.get(Account, account_id)
 
+    def lock_account_plan(self, account_id: str) -> str | None:
+        """:meth:`lock_account` that reads the account's plan in the same statement (UPDATE ... RETURNING)."""
+        return self.session.execute(
+            update(Account)
+            .where(Account.id == account_id)
+            .values(plan=Account.plan)
+            .returning(Account.plan)
+            .execution_options(synchronize_session=False)
+        ).scalar_one_or_none()
+
+    def plan_of(self, account_id: str) -> str | None:
+        return self.session.scalar(select(Account.plan).where(Account.id == account_id))
+
     def balance(self, account_id: str) -> int:
         total = self.session.scalar(
             select(func.coalesce(func.sum(CreditEntry.amount), 0)).where(CreditEntry.account_id == account_id)
         )
         return int(total or 0)
+
+    def balance_and_period_entry(self, account_id: str, kind: str, period: str) -> tuple[int, bool]:
+        """:meth:`balance` and :meth:`has_period_entry` in one statement (the hot path asks both)."""
+        in_period = and_(CreditEntry.kind == kind, CreditEntry.period == period)
+        row = self.session.execute(
+            select(
+                func.coalesce(func.sum(CreditEntry.amount), 0), func.coalesce(func.sum(case((in_period, 1))), 0)
+            ).where(CreditEntry.account_id == account_id)
+        ).one()
+        return int(row[0] or 0), bool(row[1])
 
     def has_period_entry(self, account_id: str, kind: str, period: str) -> bool:
         query = select(CreditEntry.id).where(
@@ -39,8 +62,9 @@ class CreditRepository:
         )
         return self.session.scalar(query) is not None
 
-    def job_entry(self, job_id: str, kind: str) -> CreditEntry | None:
-        return self.session.scalar(select(CreditEntry).where(CreditEntry.job_id == job_id, CreditEntry.kind == kind))
+    def job_entry_kinds(self, job_id: str) -> set[str]:
+        """The kinds of ledger entry a job has (reserve, settle, release): one query for all three."""
+        return set(self.session.scalars(select(CreditEntry.kind).where(CreditEntry.job_id == job_id)))
 
     def add(self, entry: CreditEntry) -> None:
         self.session.add(entry)

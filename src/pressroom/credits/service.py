@@ -74,28 +74,29 @@ class CreditService:
         self, session: Session, principal: Principal, operation: str, request: dict[str, Any], webhook: bool
     ) -> Admission:
         repo = CreditRepository(session)
-        account = repo.lock_account(principal.account_id)
-        if account is None:
+        account_id = principal.account_id
+        plan_name = repo.lock_account_plan(account_id)
+        if plan_name is None:
             raise NotFound("Account not found", code="ACCOUNT_NOT_FOUND")
-        plan = self.plan(account.plan)
-        self._check_options(plan, account.plan, operation, request, webhook)
+        plan = self.plan(plan_name)
+        self._check_options(plan, plan_name, operation, request, webhook)
         now = utcnow()
         if principal.mode == "test":
             self._check_test_key(repo, principal, now)
-            return Admission(price=0, balance_after=self._balance(repo, account.id, plan, now))
-        start, _ = month_bounds(now)
-        used = repo.jobs_since(account.id, start)
-        if plan.monthly_documents is not None and used >= plan.monthly_documents:
-            raise QuotaExceeded(
-                f"The {account.plan} plan allows {plan.monthly_documents} documents a month",
-                details={"limit": plan.monthly_documents, "used": used, "plan": account.plan},
-            )
+            return Admission(price=0, balance_after=self._balance(repo, account_id, plan, now))
+        if plan.monthly_documents is not None:  # counting the month's jobs is only worth it with a quota
+            used = repo.jobs_since(account_id, month_bounds(now)[0])
+            if used >= plan.monthly_documents:
+                raise QuotaExceeded(
+                    f"The {plan_name} plan allows {plan.monthly_documents} documents a month",
+                    details={"limit": plan.monthly_documents, "used": used, "plan": plan_name},
+                )
         cost = price(self.settings.pricing, operation, request)
-        balance = self._balance(repo, account.id, plan, now)
+        balance = self._balance(repo, account_id, plan, now)
         if balance < cost:
             raise InsufficientCredits(
                 f"This request costs {cost} credits; {balance} left",
-                details={"price": cost, "credits_left": balance, "plan": account.plan},
+                details={"price": cost, "credits_left": balance, "plan": plan_name},
             )
         return Admission(price=cost, balance_after=balance - cost)
 
@@ -132,9 +133,9 @@ class CreditService:
 
     def _balance(self, repo: CreditRepository, account_id: str, plan: Plan, now: datetime) -> int:
         """The balance, after topping up to the plan's monthly allowance once per period."""
-        balance = repo.balance(account_id)
         period = now.strftime("%Y-%m")
-        if not repo.has_period_entry(account_id, "allowance", period):
+        balance, granted = repo.balance_and_period_entry(account_id, "allowance", period)
+        if not granted:
             top_up = max(0, plan.monthly_credits - balance)
             repo.add(
                 CreditEntry(
@@ -153,9 +154,8 @@ class CreditService:
     def settle_or_release(self, session: Session, job: Job, document: Document | None) -> None:
         """Finish hook: completed -> the reservation becomes the charge; failed/canceled -> refund."""
         repo = CreditRepository(session)
-        if repo.job_entry(job.id, "reserve") is None:
-            return
-        if repo.job_entry(job.id, "settle") or repo.job_entry(job.id, "release"):
+        kinds = repo.job_entry_kinds(job.id)
+        if "reserve" not in kinds or kinds & {"settle", "release"}:
             return
         if job.status == "completed":
             repo.add(CreditEntry(id=new_id("cre"), account_id=job.account_id, job_id=job.id, kind="settle", amount=0))
@@ -170,9 +170,11 @@ class CreditService:
     def credits_left(self, account_id: str) -> int:
         """The balance, including this period's allowance (granted on first look, once)."""
         with self.db.session() as session:  # the common case reads only: the allowance is already there
-            repo = CreditRepository(session)
-            if repo.has_period_entry(account_id, "allowance", utcnow().strftime("%Y-%m")):
-                return repo.balance(account_id)
+            balance, granted = CreditRepository(session).balance_and_period_entry(
+                account_id, "allowance", utcnow().strftime("%Y-%m")
+            )
+            if granted:
+                return balance
         try:
             with self.db.session() as session:
                 repo = CreditRepository(session)
@@ -211,7 +213,5 @@ class CreditService:
         """Retention policy hook: the plan's retention; test keys keep documents one hour."""
         if job.key_mode == "test":
             return timedelta(seconds=self.settings.test_keys.retention_s)
-        from pressroom.accounts.repository import AccountRepository
-
-        account = AccountRepository(session).get(job.account_id)
-        return timedelta(days=self.plan(account.plan if account else self.settings.default_plan).retention_days)
+        plan_name = CreditRepository(session).plan_of(job.account_id)  # one column, not the whole row
+        return timedelta(days=self.plan(plan_name or self.settings.default_plan).retention_days)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import re
+from functools import lru_cache
 from typing import Any, Protocol
 
 from pressroom.assets.service import AssetService, RenderAssets
@@ -41,6 +42,14 @@ class PdfFinisher(Protocol):
 
 
 _UNSAFE_FILENAME = re.compile(r"[^A-Za-z0-9._ -]+")
+# Compiled templates are immutable and thread-safe: a stored template is parsed once, not per document.
+# Only sources up to this size are kept, so the cache holds at most 256 x 256 KiB.
+_CACHED_SOURCE_CHARS = 256 * 1024
+
+
+@lru_cache(maxsize=256)
+def _compiled(source: str) -> handlebars.Template:
+    return handlebars.compile(source)
 
 
 def safe_filename(name: str | None, default: str, extension: str = ".pdf") -> str:
@@ -151,7 +160,8 @@ class DocumentGenerator:
             page.footer_html = rewrite(page.footer_html)
 
     def _handlebars(self, source: str, data: dict[str, Any], locale: str, timezone: str) -> str:
-        return handlebars.compile(source).render(data, locale=locale, timezone=timezone, limits=self.limits)
+        template = _compiled(source) if len(source) <= _CACHED_SOURCE_CHARS else handlebars.compile(source)
+        return template.render(data, locale=locale, timezone=timezone, limits=self.limits)
 
 
 def _inline_attachment(item: PdfAttachment, found: RenderAssets) -> PdfAttachment:

@@ -77,13 +77,12 @@ def produce(
             credits_left=container.credits.credits_left(principal.account_id),
         )
         return JSONResponse(accepted.model_dump(), status_code=202, headers={"Location": accepted.status_url})
-    document = container.jobs.run_sync(principal, operation, payload, **common)
-    charged = container.jobs.get(principal.account_id, document.job_id).price
-    left = container.credits.credits_left(principal.account_id)
+    # The finished job hands back its document, bytes and price: nothing is read back from the database.
+    result = container.jobs.execute_sync(principal, operation, payload, **common)
+    document, charged, left = result.document, result.price, result.credits_left
     if wants_bytes(request):
-        _, data = container.documents.read(principal.account_id, document.id)
         return Response(
-            data,
+            result.data,
             media_type=document.content_type,
             headers={
                 "X-Document-Id": document.id,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
@@ -48,11 +49,16 @@ class JobRepository:
         query = select(Job.id).where(or_(pending_async, abandoned)).order_by(Job.created_at).limit(limit)
         return list(self.session.scalars(query))
 
-    def claim(self, job_id: str, owner: str, now: datetime, lease: timedelta) -> bool:
-        """Atomically take the job if it is due or its previous lease ran out (a crashed worker)."""
+    def claim(self, job_id: str, owner: str, now: datetime, lease: timedelta, max_attempts: int | None = None) -> bool:
+        """Atomically take the job if it is due or its previous lease ran out (a crashed worker).
+
+        With ``max_attempts``, an abandoned job that has used them all is not taken (see claim_crashed)."""
+        claimable = self._claimable(now)
+        if max_attempts is not None:
+            claimable = and_(claimable, or_(Job.status == "pending", Job.attempts < max_attempts))
         result = self.session.execute(
             update(Job)
-            .where(Job.id == job_id, self._claimable(now))
+            .where(Job.id == job_id, claimable)
             .values(
                 status="processing",
                 lease_owner=owner,
@@ -72,6 +78,17 @@ class JobRepository:
                 .values(lease_expires_at=until)
                 .execution_options(synchronize_session=False)
             )
+
+    def finish_held(self, job_id: str, owner: str, values: dict[str, Any]) -> bool:
+        """Set ``values`` (and release the lease) only while ``owner`` holds the job's lease: the check and
+        the write are one statement, so a runner whose lease ran out cannot finish a job taken over."""
+        result = self.session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.lease_owner == owner, Job.status == "processing")
+            .values(**values, lease_owner=None, lease_expires_at=None)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
     def held(self, job_id: str, owner: str) -> Job | None:
         """The job, locked for the finishing transaction, only while ``owner`` still holds its lease."""

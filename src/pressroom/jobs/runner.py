@@ -12,7 +12,8 @@ import os
 import threading
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
@@ -44,6 +45,15 @@ class FinishHook(Protocol):
 
 
 RetentionPolicy = Callable[[Session, Job], timedelta]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a job this runner ran ended: the final row, its document and bytes (None when it failed)."""
+
+    job: Job
+    document: Document | None = None
+    data: bytes | None = None
 
 
 class JobRunner:
@@ -118,12 +128,31 @@ class JobRunner:
         self._run_taken(*taken)
         return True
 
+    def claim_new(self, job: Job, now: datetime) -> None:
+        """Mark a job row not yet written as claimed by this runner (the sync path), so creating and
+        claiming it is one transaction instead of two. If this process dies, the lease runs out and any
+        worker takes the job over, as with a claim by :meth:`run`."""
+        job.status, job.attempts, job.started_at = "processing", 1, now
+        job.lease_owner, job.lease_expires_at = self.owner, now + timedelta(seconds=self.settings.lease_s)
+
+    def run_claimed(self, job: Job) -> Outcome | None:
+        """Run a job claimed by :meth:`claim_new` from the row in hand (no re-read). None: the lease was
+        lost before finishing, so whoever took the job over owns its result."""
+        with self._held_lock:
+            self._held.add(job.id)
+        try:
+            return self._perform(job)
+        finally:
+            with self._held_lock:
+                self._held.discard(job.id)
+
     def _take(self, repo: JobRepository, job_id: str) -> str | None:
         """'crashed' (abandoned with every attempt spent: poison), 'claimed', or None (not ours to run)."""
-        now, lease = utcnow(), timedelta(seconds=self.settings.lease_s)
-        if repo.claim_crashed(job_id, self.owner, now, lease, self.settings.max_attempts):
-            return "crashed"
-        return "claimed" if repo.claim(job_id, self.owner, now, lease) else None
+        now, lease, most = utcnow(), timedelta(seconds=self.settings.lease_s), self.settings.max_attempts
+        # The common case first, in one UPDATE: a due job (or one abandoned with attempts left) is claimed.
+        if repo.claim(job_id, self.owner, now, lease, max_attempts=most):
+            return "claimed"
+        return "crashed" if repo.claim_crashed(job_id, self.owner, now, lease, most) else None
 
     def _run_taken(self, job_id: str, taken: str) -> None:
         if taken == "crashed":
@@ -144,44 +173,52 @@ class JobRunner:
         with self.db.session() as session:
             job = JobRepository(session).get_any(job_id)
             assert job is not None
-            ctx = JobContext(job.id, job.account_id, job.key_mode, job.attempts, job.is_async)
-            operation, request = job.operation, dict(job.input)
+        self._perform(job)
+
+    def _perform(self, job: Job) -> Outcome | None:
+        """Run the operation of ``job`` (a claimed row, detached) and end the job: completed, failed or
+        (async, retryable) rescheduled (None)."""
+        job_id = job.id
+        ctx = JobContext(job.id, job.account_id, job.key_mode, job.attempts, job.is_async)
         try:
-            output = self.operations.get(operation)(ctx, request)
+            output = self.operations.get(job.operation)(ctx, dict(job.input))
         except QueueFull as exc:
             if ctx.is_async:  # async jobs wait for the engine; a sync caller gets the 429 now
                 self._reschedule(job_id, exc, delay_s=exc.retry_after, count_attempt=False)
-            else:
-                self._fail(job_id, exc.code, exc.message, {"retry_after": exc.retry_after})
-            return
+                return None
+            return self._fail(job_id, exc.code, exc.message, {"retry_after": exc.retry_after})
         except PressroomError as exc:
             if exc.code in RETRYABLE_CODES and ctx.is_async and ctx.attempt < self.settings.max_attempts:
                 self._reschedule(job_id, exc, delay_s=2.0**ctx.attempt)
-            else:
-                self._fail(job_id, exc.code, exc.message, exc.details)
-            return
+                return None
+            return self._fail(job_id, exc.code, exc.message, exc.details)
         except Exception as exc:
             log.exception("job %s crashed", job_id)
             if ctx.is_async and ctx.attempt < self.settings.max_attempts:
                 self._reschedule(job_id, exc, delay_s=2.0**ctx.attempt)
-            else:
-                self._fail(job_id, "INTERNAL_ERROR", "The job failed unexpectedly")
-            return
-        self._complete(job_id, ctx, output)
+                return None
+            return self._fail(job_id, "INTERNAL_ERROR", "The job failed unexpectedly")
+        return self._complete(job, output)
 
-    def _complete(self, job_id: str, ctx: JobContext, output: Output) -> None:
+    def _complete(self, job: Job, output: Output) -> Outcome | None:
+        job_id = job.id
         # Deterministic key: a re-run after a crash overwrites the same blob instead of leaking one.
-        key = f"{ctx.account_id}/{job_id}/{output.filename}"
+        key = f"{job.account_id}/{job_id}/{output.filename}"
         self.store.put(key, output.data, output.content_type)
         now = utcnow()
+        document_id = new_id("doc")
         with self.db.session() as session:
-            job = JobRepository(session).held(job_id, self.owner)
-            if job is None:  # our lease was lost and someone else finished it: keep their result
+            # One conditional UPDATE checks the lease and ends the job (no SELECT ... FOR UPDATE first).
+            done = {"status": "completed", "document_id": document_id, "completed_at": now}
+            if not JobRepository(session).finish_held(job_id, self.owner, done):
+                # our lease was lost and someone else finished it: keep their result
                 log.warning("job %s: lease lost before finishing; result discarded", job_id)
-                return
+                return None
+            for name, value in {**done, "lease_owner": None, "lease_expires_at": None}.items():
+                setattr(job, name, value)  # the detached row in hand now mirrors the committed one
             document = Document(
-                id=new_id("doc"),
-                account_id=ctx.account_id,
+                id=document_id,
+                account_id=job.account_id,
                 job_id=job_id,
                 template_id=output.template_id,
                 filename=output.filename,
@@ -194,22 +231,22 @@ class JobRunner:
                 expires_at=now + self.retention(session, job),
             )
             session.add(document)
-            job.status, job.document_id, job.completed_at = "completed", document.id, now
-            job.lease_owner = job.lease_expires_at = None
             session.flush()
             self._run_hooks(session, job, document)
+        return Outcome(job, document, output.data)
 
-    def _fail(self, job_id: str, code: str, message: str, details: Any = None) -> None:
+    def _fail(self, job_id: str, code: str, message: str, details: Any = None) -> Outcome | None:
         with self.db.session() as session:
             job = JobRepository(session).held(job_id, self.owner)
             if job is None:
-                return
+                return None
             job.status, job.error_code, job.error_message = "failed", code, message
             job.error_details = details if isinstance(details, dict) else None
             job.completed_at = utcnow()
             job.lease_owner = job.lease_expires_at = None
             session.flush()
             self._run_hooks(session, job, None)
+        return Outcome(job)
 
     def _reschedule(self, job_id: str, exc: Exception, delay_s: float, count_attempt: bool = True) -> None:
         log.warning("job %s: retrying in %.1fs after %s", job_id, delay_s, exc)

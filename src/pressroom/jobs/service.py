@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
@@ -9,7 +10,7 @@ from sqlalchemy.orm import Session
 from pressroom.core.clock import utcnow
 from pressroom.core.errors import Conflict, JobNotFound, PressroomError, rebuild
 from pressroom.core.ids import new_id
-from pressroom.credits.service import CreditService
+from pressroom.credits.service import Admission, CreditService
 from pressroom.db.models import Document, Job
 from pressroom.db.session import Database
 from pressroom.documents.repository import DocumentRepository
@@ -28,6 +29,16 @@ class UrlChecker(Protocol):
 
 class JobNotCancelable(Conflict):
     code = "JOB_NOT_CANCELABLE"
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    """A sync job that completed: its document, the bytes stored for it and the credits it cost."""
+
+    document: Document
+    data: bytes
+    price: int
+    credits_left: int  # the balance once this job's price was reserved (a completed job keeps it)
 
 
 class JobService:
@@ -51,24 +62,22 @@ class JobService:
         metadata: dict[str, Any] | None = None,
         template_id: str | None = None,
     ) -> Job:
-        if webhook_url:
-            self.urls.check_webhook_url(webhook_url)
-        with self.db.session() as session:
-            job = self.create_in(
-                session,
-                principal,
-                operation,
-                request,
-                is_async=is_async,
-                webhook_url=webhook_url,
-                metadata=metadata,
-                template_id=template_id,
-            )
+        """Create a job; async: enqueue it and return it pending, sync: run it and return its final row."""
+        common: dict[str, Any] = {"webhook_url": webhook_url, "metadata": metadata, "template_id": template_id}
+        job, _ = self._create(principal, operation, request, is_async=is_async, **common)
         if is_async:
             self.queue.enqueue(job.id)
-        else:
-            self.runner.run(job.id)
-        return self.get(principal.account_id, job.id)
+            return job
+        outcome = self.runner.run_claimed(job)
+        return outcome.job if outcome is not None else self.get(principal.account_id, job.id)
+
+    def _create(
+        self, principal: Principal, operation: str, request: dict[str, Any], *, is_async: bool, **common: Any
+    ) -> tuple[Job, Admission]:
+        if common.get("webhook_url"):
+            self.urls.check_webhook_url(common["webhook_url"])
+        with self.db.session() as session:
+            return self._write(session, principal, operation, request, is_async=is_async, **common)
 
     def create_in(
         self,
@@ -82,7 +91,23 @@ class JobService:
         metadata: dict[str, Any] | None = None,
         template_id: str | None = None,
     ) -> Job:
-        """Write one job row in the caller's transaction (batches write many at once); nothing is enqueued."""
+        """Write one job row in the caller's transaction (batches write many at once); nothing is enqueued.
+        A sync job (``is_async=False``) is written claimed by this process: run it with ``runner.run_claimed``."""
+        common: dict[str, Any] = {"webhook_url": webhook_url, "metadata": metadata, "template_id": template_id}
+        return self._write(session, principal, operation, request, is_async=is_async, **common)[0]
+
+    def _write(
+        self,
+        session: Session,
+        principal: Principal,
+        operation: str,
+        request: dict[str, Any],
+        *,
+        is_async: bool,
+        webhook_url: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        template_id: str | None = None,
+    ) -> tuple[Job, Admission]:
         # Limits, price and reservation commit together with the job row, or not at all.
         admission = self.credits.admit(session, principal, operation, request, webhook=bool(webhook_url))
         job = Job(
@@ -98,19 +123,46 @@ class JobService:
             webhook_url=webhook_url,
             template_id=template_id,
         )
+        if not is_async:  # run inline by this process: claimed in the same transaction, not in another
+            self.runner.claim_new(job, utcnow())
         JobRepository(session).add(job)
         self.credits.reserve(session, job)
-        return job
+        return job, admission
 
     def run_sync(self, principal: Principal, operation: str, request: dict[str, Any], **kwargs: Any) -> Document:
         """Submit inline and return the document; a failed job raises its error (with the job id)."""
-        job = self.submit(principal, operation, request, is_async=False, **kwargs)
+        return self.execute_sync(principal, operation, request, **kwargs).document
+
+    def execute_sync(
+        self,
+        principal: Principal,
+        operation: str,
+        request: dict[str, Any],
+        *,
+        webhook_url: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        template_id: str | None = None,
+    ) -> SyncResult:
+        """Run a job inline: one transaction creates and claims it, one ends it; the result comes from
+        the finishing transaction, not from re-reading the rows. A failed job raises its error."""
+        common: dict[str, Any] = {"webhook_url": webhook_url, "metadata": metadata, "template_id": template_id}
+        job, admission = self._create(principal, operation, request, is_async=False, **common)
+        outcome = self.runner.run_claimed(job)
+        if outcome is None:  # lease lost mid-run: the runner that took the job over has the result
+            return self._taken_over(principal.account_id, job.id, admission)
+        if outcome.job.status != "completed" or outcome.document is None or outcome.data is None:
+            raise self._failure(outcome.job)
+        return SyncResult(outcome.document, outcome.data, outcome.job.price, admission.balance_after)
+
+    def _taken_over(self, account_id: str, job_id: str, admission: Admission) -> SyncResult:
+        job = self.get(account_id, job_id)
         if job.status != "completed" or job.document_id is None:
             raise self._failure(job)
         with self.db.session() as session:
-            document = DocumentRepository(session).get(principal.account_id, job.document_id)
+            document = DocumentRepository(session).get(account_id, job.document_id)
         assert document is not None
-        return document
+        data = self.runner.store.get(document.storage_key)
+        return SyncResult(document, data, job.price, admission.balance_after)
 
     def cancel(self, account_id: str, job_id: str) -> Job:
         """Cancel a job that has not started; its reservation is released in the same transaction."""

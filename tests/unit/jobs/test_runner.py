@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from pressroom.accounts.service import AccountService
 from pressroom.config import BillingSettings, JobSettings
@@ -17,6 +17,7 @@ from pressroom.core.errors import EngineUnavailable, QueueFull, RenderFailed
 from pressroom.credits.service import CreditService
 from pressroom.db.migrate import upgrade
 from pressroom.db.models import Document, Job, WebhookDelivery
+from pressroom.db.models_tenancy import CreditEntry
 from pressroom.db.session import Database
 from pressroom.jobs.operations import JobContext, OperationRegistry, Output
 from pressroom.jobs.runner import JobRunner
@@ -193,3 +194,58 @@ def test_sync_engine_failure_is_not_retried_behind_the_callers_back(setup: Any) 
     with pytest.raises(EngineUnavailable):
         service.run_sync(principal, "echo", {"text": "x"})
     assert operation.calls == 1
+
+
+def _ledger(db: Database, job_id: str) -> list[str]:
+    with db.session() as session:
+        return sorted(session.scalars(select(CreditEntry.kind).where(CreditEntry.job_id == job_id)))
+
+
+def test_a_sync_job_is_created_claimed_and_finished_in_two_transactions(setup: Any) -> None:
+    db, service, runner, _operation, principal, store = setup
+    runner.finish_hooks.append(service.credits.settle_or_release)
+    service.credits.credits_left(principal.account_id)  # grants this month's allowance before counting
+    commits: list[int] = []
+    event.listen(db.engine, "commit", lambda _conn: commits.append(1))
+    result = service.execute_sync(principal, "echo", {"text": "two"})
+    assert len(commits) == 2  # create + claim + reserve, then complete + settle + outbox: nothing read back
+    assert result.data == store.get(result.document.storage_key) and result.data.endswith(b"two")
+    assert result.price == 1 and result.credits_left == service.credits.credits_left(principal.account_id)
+    job = service.get(principal.account_id, result.document.job_id)
+    assert (job.status, job.attempts, job.document_id, job.lease_owner) == ("completed", 1, result.document.id, None)
+    assert _ledger(db, job.id) == ["reserve", "settle"]
+
+
+def test_a_sync_job_whose_process_died_is_finished_once_by_another_runner(setup: Any) -> None:
+    db, service, runner, operation, principal, store = setup
+    runner.finish_hooks.append(service.credits.settle_or_release)
+    with db.session() as session:  # written claimed by this runner, which then "dies" before running it
+        job = service.create_in(session, principal, "echo", {"text": "orphan"}, is_async=False)
+    assert (job.status, job.lease_owner) == ("processing", runner.owner)
+    other = JobRunner(db, store, runner.operations, runner.settings, 1, finish_hooks=runner.finish_hooks)
+    assert other.run_next() is False  # its lease still runs
+    time.sleep(1.1)
+    assert other.run_next() is True
+    finished = service.get(principal.account_id, job.id)
+    assert (finished.status, finished.attempts) == ("completed", 2)
+    assert operation.calls == 1 and _count(db, Document) == 1 and _ledger(db, job.id) == ["reserve", "settle"]
+
+
+def test_a_sync_caller_whose_lease_ran_out_gets_the_result_of_the_runner_that_took_over(setup: Any) -> None:
+    db, service, runner, operation, principal, store = setup
+    operation.delay_s = 1.6  # longer than the 1 s lease, and no heartbeat runs in this test
+    fast = OperationRegistry()
+    fast.register("echo", Recorder())
+    other = JobRunner(db, store, fast, runner.settings, retention_days=1)
+    results: list[Any] = []
+    caller = threading.Thread(target=lambda: results.append(service.execute_sync(principal, "echo", {"text": "a"})))
+    caller.start()
+    deadline = time.monotonic() + 10
+    while not other.run_next() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    caller.join()
+    (result,) = results
+    assert _count(db, Document) == 1 and result.data.endswith(b"a")
+    with db.session() as session:
+        job = session.get(Job, result.document.job_id)
+        assert job is not None and (job.status, job.attempts, job.document_id) == ("completed", 2, result.document.id)
