@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -23,6 +24,20 @@ class RateLimitStore(Protocol):
     def take(self, bucket: str, per_minute: int, now: float) -> Decision:
         """Take one token from ``bucket`` (capacity ``per_minute``, refilled continuously)."""
         ...
+
+    def take_in_order(self, buckets: Sequence[tuple[str, int]], now: float) -> list[Decision]:
+        """``take`` from each (bucket, per_minute) in turn, stopping after the first refusal."""
+        ...
+
+
+def take_each(store: RateLimitStore, buckets: Sequence[tuple[str, int]], now: float) -> list[Decision]:
+    """``take_in_order`` for stores with nothing to share between the takes."""
+    decisions: list[Decision] = []
+    for bucket, per_minute in buckets:
+        decisions.append(store.take(bucket, per_minute, now))
+        if not decisions[-1].allowed:
+            break
+    return decisions
 
 
 def refill(tokens: float, updated_at: float, per_minute: int, now: float) -> float:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 
-from pressroom.ratelimit.base import Decision, decide, refill
+from pressroom.ratelimit.base import Decision, decide, refill, take_each
 
 
 class MemoryRateLimitStore:
@@ -20,3 +21,6 @@ class MemoryRateLimitStore:
             tokens, decision = decide(refill(tokens, updated, per_minute, now), per_minute)
             self._buckets[bucket] = (tokens, now)
             return decision
+
+    def take_in_order(self, buckets: Sequence[tuple[str, int]], now: float) -> list[Decision]:
+        return take_each(self, buckets, now)

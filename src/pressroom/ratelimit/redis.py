@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from pressroom.ratelimit.base import Decision
+from pressroom.ratelimit.base import Decision, take_each
 
 # KEYS[1] bucket; ARGV: capacity, rate per second, now. Returns {allowed, tokens*1000}.
 _SCRIPT = """
@@ -43,3 +44,6 @@ class RedisRateLimitStore:
         if int(allowed):
             return Decision(True, per_minute, int(tokens), 0.0, reset)
         return Decision(False, per_minute, 0, (1.0 - tokens) / rate, reset)
+
+    def take_in_order(self, buckets: Sequence[tuple[str, int]], now: float) -> list[Decision]:
+        return take_each(self, buckets, now)

@@ -42,12 +42,15 @@ class RateLimiter:
         key_limit = (
             self.billing.test_keys.requests_per_minute if principal.mode == "test" else plan.rate_limit_per_minute
         )
-        key = self.store.take(f"key:{principal.key_id}", key_limit, now)
-        if not key.allowed:
-            raise self._refusal(key, "key")
-        account = self.store.take(f"account:{principal.account_id}", plan.rate_limit_per_minute, now)
-        if not account.allowed:
-            raise self._refusal(account, "account")
+        buckets = [
+            (f"key:{principal.key_id}", key_limit),
+            (f"account:{principal.account_id}", plan.rate_limit_per_minute),
+        ]
+        decisions = self.store.take_in_order(buckets, now)
+        for decision, scope in zip(decisions, ("key", "account"), strict=False):
+            if not decision.allowed:
+                raise self._refusal(decision, scope)
+        key, account = decisions
         return key if key.remaining <= account.remaining else account
 
     @staticmethod

@@ -64,3 +64,13 @@ def test_buckets_are_independent(store: RateLimitStore) -> None:
         store.take(first, 5, now=3000.0)
     assert not store.take(first, 5, now=3000.0).allowed
     assert store.take(second, 5, now=3000.0).allowed
+
+
+def test_take_in_order_stops_after_the_first_refusal(store: RateLimitStore) -> None:
+    tight, loose = f"t-{uuid.uuid4().hex}", f"l-{uuid.uuid4().hex}"
+    first = store.take_in_order([(tight, 1), (loose, 10)], now=4000.0)
+    assert [d.allowed for d in first] == [True, True]
+    assert [d.limit for d in first] == [1, 10]
+    second = store.take_in_order([(tight, 1), (loose, 10)], now=4000.0)
+    assert [d.allowed for d in second] == [False]  # the loose bucket was not charged for a refused request
+    assert store.take(loose, 10, now=4000.0).remaining == 8
