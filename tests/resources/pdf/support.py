@@ -24,23 +24,11 @@ def fixture(name: str) -> bytes:
     return (FIXTURES / name).read_bytes()
 
 
-def self_signed_pkcs12(password: bytes = b"secret", common_name: str = "Pressroom Test Signer") -> tuple[bytes, bytes]:
-    """(PKCS#12 bytes, certificate PEM) of a fresh self-signed RSA-2048 signing certificate."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+def _self_signed(key: rsa.RSAPrivateKey, common_name: str, usage: x509.ExtensionType) -> x509.Certificate:
+    """A self-signed CA certificate valid from yesterday for a year, with ``usage`` as a critical extension."""
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     now = datetime.datetime.now(datetime.UTC)
-    usage = x509.KeyUsage(
-        digital_signature=True,
-        content_commitment=True,
-        key_encipherment=False,
-        data_encipherment=False,
-        key_agreement=False,
-        key_cert_sign=True,
-        crl_sign=False,
-        encipher_only=False,
-        decipher_only=False,
-    )
-    cert = (
+    return (
         x509.CertificateBuilder()
         .subject_name(name)
         .issuer_name(name)
@@ -52,6 +40,23 @@ def self_signed_pkcs12(password: bytes = b"secret", common_name: str = "Pressroo
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
     )
+
+
+def self_signed_pkcs12(password: bytes = b"secret", common_name: str = "Pressroom Test Signer") -> tuple[bytes, bytes]:
+    """(PKCS#12 bytes, certificate PEM) of a fresh self-signed RSA-2048 signing certificate."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    usage = x509.KeyUsage(
+        digital_signature=True,
+        content_commitment=True,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=True,
+        crl_sign=False,
+        encipher_only=False,
+        decipher_only=False,
+    )
+    cert = _self_signed(key, common_name, usage)
     data = pkcs12.serialize_key_and_certificates(
         b"signer", key, cert, None, serialization.BestAvailableEncryption(password)
     )
@@ -92,20 +97,8 @@ class TimestampAuthority:
 
     def __init__(self) -> None:
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Pressroom Test TSA")])
-        now = datetime.datetime.now(datetime.UTC)
-        cert = (
-            x509.CertificateBuilder()
-            .subject_name(name)
-            .issuer_name(name)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=365))
-            .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256())
-        )
+        time_stamping = x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.TIME_STAMPING])
+        cert = _self_signed(key, "Pressroom Test TSA", time_stamping)
         self.cert_pem = cert.public_bytes(serialization.Encoding.PEM)
         self._cert_der = cert.public_bytes(serialization.Encoding.DER)
         self._key_der = key.private_bytes(
