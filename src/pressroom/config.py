@@ -182,8 +182,9 @@ class BillingSettings(BaseModel):
     plans: dict[str, Plan] = Field(default_factory=_default_plans)
     test_keys: SandboxLimits = SandboxLimits()
     pricing: PricingSettings = PricingSettings()
-    # Where token buckets live: "database" (default) or "redis" (needs redis_url).
-    rate_limit_storage: Literal["database", "redis", "memory"] = "database"
+    # Where token buckets live: "database", "redis" (needs redis_url), "memory" (one API process), or "auto":
+    # memory with SQLite (the embedded setup serves from one process), the database otherwise.
+    rate_limit_storage: Literal["auto", "database", "redis", "memory"] = "auto"
     redis_url: str | None = None
     idempotency_ttl_s: int = 24 * 3600
     oauth_token_ttl_s: int = 3600
