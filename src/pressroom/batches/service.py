@@ -192,6 +192,8 @@ class BatchService:
     # -- bookkeeping ----------------------------------------------------------------------------------
     def on_job_finished(self, session: Session, job: Job, document: Document | None) -> None:
         """Finish hook (runs in the job's final transaction): count the job; the last one ends the batch."""
+        if not job.is_async:
+            return  # batches are async only (a sync batch is a 400): a sync job belongs to none
         repo = BatchRepository(session)
         counted = repo.count_finished(job.id, failed=job.status != "completed")
         if counted is None or counted.finished < counted.size or not repo.mark_completed(counted.batch_id, utcnow()):
