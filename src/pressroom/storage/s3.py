@@ -133,6 +133,9 @@ class S3BlobStore:
         body: bytes = answer["Body"].read()
         return body
 
+    def local_path(self, key: str) -> None:
+        return None  # remote objects: read them with get()
+
     def delete(self, key: str) -> None:
         # S3 deletes are idempotent: deleting a missing key succeeds, like the filesystem store.
         self._client.delete_object(Bucket=self.location.bucket, Key=self._key(key))

@@ -24,8 +24,20 @@ def test_put_get_delete(tmp_path: Path) -> None:
 
 def test_keys_cannot_escape_the_root(tmp_path: Path) -> None:
     store = FilesystemBlobStore(tmp_path / "root")
-    with pytest.raises(ValueError):
-        store.put("../outside", b"x", "text/plain")
+    for key in ("../outside", "acc/../../outside", ".."):
+        with pytest.raises(ValueError):
+            store.put(key, b"x", "text/plain")
+        with pytest.raises(ValueError):
+            store.local_path(key)
+    assert not (tmp_path / "outside").exists()
+
+
+def test_local_path_is_the_file_holding_the_blob(tmp_path: Path) -> None:
+    store = FilesystemBlobStore(tmp_path)
+    store.put("uploads/acc/upl_1", b"%PDF-1.7 bytes", "application/octet-stream")
+    path = Path(store.local_path("uploads/acc/upl_1"))
+    assert path.read_bytes() == b"%PDF-1.7 bytes" and path.is_relative_to(tmp_path.resolve())
+    assert oct(path.stat().st_mode & 0o777) == oct(0o600)
 
 
 def test_signed_links_expire_and_resist_tampering() -> None:
