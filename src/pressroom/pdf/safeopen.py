@@ -11,12 +11,14 @@ with an address-space limit (``RLIMIT_AS``) and a wall-clock deadline enforced b
 * the server process and its other jobs never notice.
 
 Workers are forked from a forkserver that has already imported the PDF stack, so replacing one costs
-milliseconds and a warm worker adds only the pickling of the bytes to each call.
+milliseconds and a warm worker adds only the pickling of the bytes to each call - or of a file name, for
+files of the local blob store, which the worker maps itself.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import io
 import multiprocessing
 import os
@@ -28,7 +30,7 @@ import time
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from multiprocessing.context import BaseContext
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 import pikepdf
 
@@ -43,17 +45,31 @@ from pressroom.core.errors import (
 )
 
 T = TypeVar("T")
+U = TypeVar("U")
 
 # Modules the forkserver imports once, so that each forked worker starts warm.
 _PRELOAD = ["pressroom.pdf.pipeline"]
 
 
-def open_pdf(data: bytes, password: str | None = None, *, max_pages: int | None = None) -> pikepdf.Pdf:
-    """Open ``data`` with qpdf; every failure becomes a stable 4xx error."""
-    if b"%PDF-" not in data[:1024]:  # the spec allows leading junk; qpdf would "recover" anything
+def open_pdf(
+    data: bytes | os.PathLike[str] | BinaryIO, password: str | None = None, *, max_pages: int | None = None
+) -> pikepdf.Pdf:
+    """Open ``data`` (the bytes, or a local file holding them: its path or an open file, which the document
+    then owns) with qpdf; every failure becomes a stable 4xx error. A file is read by qpdf itself, on
+    demand, so the bytes are never copied into Python."""
+    source = _Source(data)
+    try:
+        return _checked(source, password, max_pages)
+    except BaseException:
+        source.close()
+        raise
+
+
+def _checked(source: _Source, password: str | None, max_pages: int | None) -> pikepdf.Pdf:
+    if b"%PDF-" not in source.head(1024):  # the spec allows leading junk; qpdf would "recover" anything
         raise InvalidPdf("The file is not a PDF (no %PDF- header)")
     try:
-        pdf = _open(data, password)
+        pdf = _open(source, password)
     except pikepdf.PasswordError:
         if password:
             raise WrongPassword("The password does not open this PDF") from None
@@ -79,7 +95,46 @@ def open_pdf(data: bytes, password: str | None = None, *, max_pages: int | None 
     return pdf
 
 
-def _open(data: bytes, password: str | None) -> pikepdf.Pdf:
+class _Source:
+    """The bytes of a PDF, or the local file that holds them: qpdf reads that file through a read-only
+    mapping, so its bytes are never copied into Python. (The file's pages count against the worker's
+    address space limit, as the bytes themselves would.)"""
+
+    def __init__(self, data: bytes | os.PathLike[str] | BinaryIO) -> None:
+        self.data: bytes | None = None
+        self.file: BinaryIO | None = None
+        if isinstance(data, bytes):
+            self.data = data
+        elif isinstance(data, os.PathLike):
+            self.file = open(data, "rb")  # noqa: SIM115  # owned by the Pdf
+        else:
+            self.file = data
+
+    def close(self) -> None:
+        if self.file is not None:
+            self.file.close()
+
+    def head(self, size: int) -> bytes:
+        if self.file is None:
+            return bytes((self.data or b"")[:size])
+        return os.pread(self.file.fileno(), size, 0)
+
+    def tail(self, size: int) -> bytes:
+        if self.file is None:
+            return bytes((self.data or b"")[-size:])
+        fd = self.file.fileno()
+        return os.pread(fd, size, max(0, os.fstat(fd).st_size - size))
+
+    def open(self, password: str | None, *, recover: bool) -> pikepdf.Pdf:
+        if self.file is None:
+            target: Any = io.BytesIO(self.data or b"")
+            mode = pikepdf.AccessMode.stream
+        else:  # read natively from the mapping, not through Python read() calls (twice as slow)
+            target, mode = self.file, pikepdf.AccessMode.mmap
+        return pikepdf.open(target, password=password or "", attempt_recovery=recover, access_mode=mode)
+
+
+def _open(source: _Source, password: str | None) -> pikepdf.Pdf:
     """Strict first; qpdf's xref reconstruction only for files that are complete.
 
     Real-world PDFs often carry slightly wrong xref offsets, which qpdf repairs by scanning the file. A
@@ -87,23 +142,24 @@ def _open(data: bytes, password: str | None) -> pikepdf.Pdf:
     final ``%%EOF`` marker that does not open strictly is refused as truncated.
     """
     try:
-        return pikepdf.open(io.BytesIO(data), password=password or "", attempt_recovery=False)
+        return source.open(password, recover=False)
     except pikepdf.PasswordError:
         raise
     except pikepdf.PdfError as exc:
-        if b"%%EOF" not in data[-2048:]:
+        if b"%%EOF" not in source.tail(2048):
             raise InvalidPdf(
                 "The PDF is truncated (no end-of-file marker) and its cross-reference table is damaged",
                 details={"reason": "truncated", "parser": _short(exc)},
             ) from None
-    return pikepdf.open(io.BytesIO(data), password=password or "")
+    return source.open(password, recover=True)
 
 
 _STREAM_PREFIX = re.compile(r"^stream <[^>]*>:?\s*")
 
 
 def _short(exc: BaseException) -> str:
-    """The parser's message without qpdf's "stream <_io.BytesIO object at 0x...>" prefix."""
+    """The parser's message without qpdf's "stream <_io.BytesIO object at 0x...>" prefix (which names the
+    file, for a file)."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return _STREAM_PREFIX.sub("", text)[:300]
 
@@ -113,6 +169,7 @@ def _serve(conn: Connection, memory_limit_bytes: int) -> None:
     """Worker loop: receive (function, args), send back ("ok", result) or ("error", code, message, details)."""
     resource.setrlimit(resource.RLIMIT_AS, (memory_limit_bytes, memory_limit_bytes))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    keep_freed_memory()
     while True:
         try:
             message = conn.recv()
@@ -137,6 +194,27 @@ def _serve(conn: Connection, memory_limit_bytes: int) -> None:
             conn.send(reply)
         except MemoryError:
             conn.send(("error", PdfLimitExceeded.code, "The result exceeds the memory limit", {"limit": "memory"}))
+
+
+# glibc malloc options (mallopt): M_TRIM_THRESHOLD, M_MMAP_THRESHOLD.
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+_ALLOCATOR_KEEPS_BYTES = 32 * 1024 * 1024
+
+
+def keep_freed_memory() -> None:
+    """Let this process's allocator reuse the memory of its last PDF call instead of returning it to the kernel.
+
+    Every call allocates buffers of the documents' size (sources, the written file, the reply). By default
+    glibc maps each large one afresh and unmaps it when freed, so each call pays a page fault per 4 kB
+    touched - over a millisecond per MB on virtualised hosts. Served from the heap and kept there (up to
+    32 MB beyond the live data), they are reused at no cost. In a worker, the address space limit still
+    bounds it all."""
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):  # not glibc: its defaults stay
+        return
+    mallopt(_M_MMAP_THRESHOLD, _ALLOCATOR_KEEPS_BYTES)
+    mallopt(_M_TRIM_THRESHOLD, 2 * _ALLOCATOR_KEEPS_BYTES)
 
 
 class _Worker:
@@ -226,12 +304,33 @@ class Sandbox:
 
     def run(self, function: Callable[..., T], *args: Any, timeout_s: float | None = None) -> T:
         """Run ``function(*args)`` (a module-level function) in a worker; errors come back as raised."""
+        result, _ = self.run_alongside(function, args, _nothing, timeout_s=timeout_s)
+        return result
+
+    def run_alongside(
+        self,
+        function: Callable[..., T],
+        args: tuple[Any, ...],
+        alongside: Callable[[], U],
+        *,
+        timeout_s: float | None = None,
+    ) -> tuple[T, U]:
+        """:meth:`run`, and ``alongside()`` in this thread while the worker works (on another core).
+
+        In this thread rather than in another one: a second thread would hold the GIL while this one
+        needs it to send the call and to take the answer, and Python hands the GIL over only every
+        switch interval (5 ms)."""
         deadline = timeout_s or self.timeout_s
         worker = self._acquire()
         started = time.monotonic()
         try:
             worker.conn.send((function, args))
-            if not worker.conn.poll(deadline):
+            try:
+                beside = alongside()
+            except BaseException:
+                self._replace(worker)  # its answer would be read by the next call: never reuse it
+                raise
+            if not worker.conn.poll(max(0.0, deadline - (time.monotonic() - started))):
                 self._replace(worker)
                 raise PdfTimeout(
                     f"The PDF operation did not finish in {deadline:g}s",
@@ -254,6 +353,10 @@ class Sandbox:
         self._release(worker)
         if reply[0] == "ok":
             result: T = reply[1]
-            return result
+            return result, beside
         _, code, message, details = reply
         raise rebuild(code, message, details)
+
+
+def _nothing() -> None:
+    return None

@@ -116,14 +116,14 @@ async def _operation(name: str, request: Request, principal: Principal, containe
         )
     if [index for index, _ in files] != list(range(len(files))):
         raise ValidationFailed("Uploaded files must be numbered file_0, file_1... without gaps")
-    contents = [(await upload.read(), upload.content_type or "") for _, upload in files]
+    contents = [await upload.read() for _, upload in files]
 
     def submit() -> Response:
         pdf = _pdf(container)
         # Job input is JSON: uploads go to the blob store first and the job references them by key.
-        keys = [pdf.store_upload(principal.account_id, data, ctype) for data, ctype in contents]
+        uploads = pdf.store_uploads(principal.account_id, contents)
         payload = model.model_dump(mode="json", exclude={"is_async", "webhook_url", "metadata"})
-        payload["uploads"] = keys
+        payload["uploads"] = uploads
         response = produce(
             request,
             container,

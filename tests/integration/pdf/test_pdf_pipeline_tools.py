@@ -8,6 +8,7 @@ import re
 import time
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 
 import pikepdf
 import pytest
@@ -19,8 +20,10 @@ from pressroom.core.errors import (
     PdfEncrypted,
     PdfLimitExceeded,
     PdfTimeout,
+    UploadMissing,
     WrongPassword,
 )
+from pressroom.documents.service import DocumentExpired
 from pressroom.pdf import pdfa, pipeline
 from pressroom.pdf.safeopen import Sandbox
 from pressroom.pdf.sign import SignatureBox, SignRequest
@@ -261,3 +264,55 @@ def test_bombs_fail_cleanly_and_the_sandbox_lives_on(sandbox: Sandbox) -> None:
     merged = run(sandbox, pipeline.Plan(sources=[pipeline.SourcePdf(bomb), pipeline.SourcePdf(text_pdf(["ok"]))]))
     assert merged.pages == 2 and len(merged.data) < 10_000
     assert sandbox.run(pipeline.page_count, text_pdf(["still alive"])) == 1
+
+
+def test_sources_read_from_local_files_and_byte_ranges(sandbox: Sandbox, tmp_path: Path) -> None:
+    """Stored files are opened by the sandbox itself (whole, or a byte range of a shared upload blob); the
+    result is the same as for bytes, and a file gone meanwhile is the caller's chosen 4xx."""
+    first, second = text_pdf(["from a file"]), text_pdf(["from a range", "second page"])
+    whole = tmp_path / "doc.pdf"
+    whole.write_bytes(first)
+    blob = tmp_path / "uploads.bin"
+    blob.write_bytes(b"junk" + second + first)
+    merged = run(
+        sandbox,
+        pipeline.Plan(
+            sources=[
+                pipeline.SourcePdf(path=str(whole), size=len(first)),
+                pipeline.SourcePdf(path=str(blob), offset=4, size=len(second)),
+                pipeline.SourcePdf(path=str(blob), offset=4 + len(second), size=len(first)),
+            ]
+        ),
+    )
+    assert merged.pages == 4 and merged.report["bytes_in"] == 2 * len(first) + len(second)
+    text = " ".join(pdftotext(merged.data).split())
+    assert text == "from a file from a range second page from a file"
+    gone = pipeline.SourcePdf(path=str(tmp_path / "deleted.pdf"), size=10, missing="UPLOAD_MISSING")
+    with pytest.raises(UploadMissing):
+        run(sandbox, pipeline.Plan(sources=[gone]))
+    cut = pipeline.SourcePdf(path=str(blob), offset=len(blob.read_bytes()) - 3, size=10, missing="DOCUMENT_EXPIRED")
+    with pytest.raises(DocumentExpired):
+        run(sandbox, pipeline.Plan(sources=[cut]))
+
+
+def test_a_broken_file_is_invalid_without_naming_where_it_is_stored(sandbox: Sandbox, tmp_path: Path) -> None:
+    path = tmp_path / "store" / "acct" / "broken.pdf"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(fixture("truncated.pdf"))
+    with pytest.raises(InvalidPdf) as caught:
+        run(sandbox, pipeline.Plan(sources=[pipeline.SourcePdf(path=str(path), size=path.stat().st_size)]))
+    assert caught.value.status == 422
+    assert str(tmp_path) not in str(caught.value) and str(tmp_path) not in str(caught.value.details)
+
+
+def test_work_alongside_the_sandbox_and_its_failure(sandbox: Sandbox) -> None:
+    result, beside = sandbox.run_alongside(pipeline.page_count, (text_pdf(["a", "b"]),), lambda: "hashed")
+    assert (result, beside) == (2, "hashed")
+
+    def failing() -> None:
+        raise RuntimeError("alongside failed")
+
+    with pytest.raises(RuntimeError, match="alongside failed"):
+        sandbox.run_alongside(pipeline.page_count, (text_pdf(["a"]),), failing)
+    # The worker whose answer was never read is replaced: the next call gets its own answer, not that one.
+    assert sandbox.run(pipeline.page_count, text_pdf(["x", "y", "z"])) == 3
