@@ -96,6 +96,10 @@ URGENT_REFILL_MAX_RENDERS = 1
 # A used context is closed this long after its render: the caller is then finishing the job (storage, the
 # database, the HTTP answer), and tearing a renderer process down beside that costs it ~4 ms (measured, W1).
 CLOSE_DELAY_S = 0.05
+# A new context is warmed (a print of ours) only where renders leave idle gaps at least this long on average:
+# the warm-up costs ~50 ms of CPU and saves a render ~30 ms. Worth it between requests (the next render is
+# faster); a loss when renders follow each other closely (a worker draining a queue), where CPU is the bound.
+WARM_UP_MIN_IDLE_S = 0.15
 
 # Chromium keeps only the last --disable-features switch, so ours must repeat Playwright's own list
 # (tests/unit/rendering checks it still covers the installed Playwright's) before adding:
@@ -366,8 +370,11 @@ class ChromiumRenderer:
         self._pending = 0  # renders running + waiting for a slot
         self._load_changed = asyncio.Event()  # set when _pending or a pool changes (wakes the refill loop)
         self._avg_render_s = 1.0
+        self._idle_since: float | None = time.monotonic()  # when the last render ended (None: one runs)
+        self._avg_idle_s = 0.5  # moving average of the idle gaps between renders (s)
         # How renders got their context: from the pool, by claiming the one being created, or cold.
         self.stats = {"prewarmed": 0, "claimed": 0, "cold": 0}
+        self.warm_ups = 0  # contexts warmed by a print of ours before their first render
         self._playwright: Playwright | None = None
         self._current: _BrowserHandle | None = None
         self._launch_lock = asyncio.Lock()
@@ -452,6 +459,9 @@ class ChromiumRenderer:
                 retry_after=retry_after,
                 details={"concurrency": self.slots, "queue_size": self.queue_size},
             )
+        if self._pending == 0 and self._idle_since is not None:
+            self._avg_idle_s = 0.7 * self._avg_idle_s + 0.3 * (time.monotonic() - self._idle_since)
+            self._idle_since = None
         self._pending += 1
         self._load_changed.set()
         try:
@@ -459,6 +469,8 @@ class ChromiumRenderer:
                 yield
         finally:
             self._pending -= 1
+            if self._pending == 0:
+                self._idle_since = time.monotonic()
             self._load_changed.set()
 
     async def _render_with_retry(self, job: _Job, timeout_s: float) -> bytes:
@@ -652,9 +664,11 @@ class ChromiumRenderer:
         handle.incoming, handle.incoming_claimed = future, False
         try:
             lease = await self._new_context(handle)
-            # Warmed only when nothing runs: beside a render, a warm-up would cost more CPU than it saves.
-            if not handle.incoming_claimed and self._pending == 0:
+            # Warmed only when nothing runs (beside a render, a warm-up would cost more CPU than it saves)
+            # and renders leave real gaps (see WARM_UP_MIN_IDLE_S).
+            if not handle.incoming_claimed and self._pending == 0 and self._avg_idle_s >= WARM_UP_MIN_IDLE_S:
                 await _warm_up(lease.page)
+                self.warm_ups += 1
         except PlaywrightError as exc:
             future.set_exception(exc)
             return False

@@ -371,6 +371,30 @@ def test_a_dry_pool_is_refilled_while_a_render_runs(engine_loop: LoopThread) -> 
         engine_loop.run(small.close(), 60)
 
 
+def test_contexts_are_warmed_only_where_renders_leave_gaps(engine_loop: LoopThread) -> None:
+    """A warm-up print costs more CPU than it saves a render that follows closely: renders in quick
+    succession (a worker draining a queue) get unwarmed contexts; renders with gaps get warmed ones."""
+    small = ChromiumRenderer(executable_path=CHROMIUM, concurrency=1, prewarm_contexts=1)
+    engine_loop.run(small.start(), 60)
+
+    def renders(count: int, gap_s: float) -> None:
+        for _ in range(count):
+            assert engine_loop.run(small.render_pdf("<p>x</p>", PageOptions(), timeout_s=20), 60).pages == 1
+            time.sleep(gap_s)
+
+    try:
+        time.sleep(1.0)
+        before_burst = small.warm_ups
+        assert before_burst >= 1  # the first pool, made while nothing ran
+        renders(10, 0.0)
+        time.sleep(0.6)  # the pool is topped up after the burst, unwarmed: short gaps dominate the average
+        assert small.warm_ups == before_burst
+        renders(4, 0.6)
+        assert small.warm_ups > before_burst  # gaps long enough for a warm-up again
+    finally:
+        engine_loop.run(small.close(), 60)
+
+
 @pytest.mark.parametrize("via", ["style", "link"])
 def test_web_fonts_are_waited_for(engine_loop: LoopThread, via: str) -> None:
     """Documents that can load a web font keep the fonts.ready wait (skipped only when none can), and the
