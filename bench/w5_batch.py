@@ -70,6 +70,7 @@ class CpuMeter:
         self.seen: dict[int, tuple[int, float, float]] = {}  # pid -> (ppid, own cpu, reaped children cpu)
         self.lost: dict[int, float] = {}
         self.total = 0.0
+        self.by_name: dict[str, float] = {}  # process name (comm) -> CPU s, reaped children in their parent's
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -108,7 +109,9 @@ class CpuMeter:
                 newly_reaped = reaped - before[2]
                 unseen = max(0.0, newly_reaped - self.lost.get(pid, 0.0))
                 self.lost[pid] = max(0.0, self.lost.get(pid, 0.0) - newly_reaped)
-                self.total += max(0.0, own - before[1]) + unseen
+                spent = max(0.0, own - before[1]) + unseen
+                self.total += spent
+                self.by_name[name] = self.by_name.get(name, 0.0) + spent
             self.seen[pid] = (ppid, own, reaped)
 
     def _serves_us(self, pid: int, name: str) -> bool:
@@ -253,7 +256,15 @@ def run_batch(api_url: str, key: str, entries: int, database: str | None = None)
         for offset in range(0, entries + 100, 100):
             for job in client.get("/v1/jobs", params={"limit": 100, "offset": offset}).json()["data"]:
                 latencies.append((_timestamp(job["completed_at"]) - _timestamp(job["created_at"])) * 1000)
-    cpu = {"cpu_ms_per_job": meter.total * 1000 / entries, "cores_busy": meter.total / (time.monotonic() - started)}
+    cpu = {
+        "cpu_ms_per_job": meter.total * 1000 / entries,
+        "cores_busy": meter.total / (time.monotonic() - started),
+        "cpu_ms_per_job_by_process": {
+            name: seconds * 1000 / entries
+            for name, seconds in sorted(meter.by_name.items(), key=lambda item: -item[1])
+            if seconds * 1000 / entries >= 1.0
+        },
+    }
     return {"wall_s": wall, "accept_s": accepted, "latencies_ms": latencies, **cpu}
 
 
@@ -333,6 +344,8 @@ def report(
         f"      CPU {result['cpu_ms_per_job']:.0f} ms per job (raw fresh-context render: {fresh_cpu_ms:.0f} ms); "
         f"the stack kept {result['cores_busy']:.2f} of {os.cpu_count()} cores busy (less: a shared machine)"
     )
+    parts = ", ".join(f"{name} {ms:.0f}" for name, ms in result["cpu_ms_per_job_by_process"].items())
+    print(f"      CPU ms per job by process name: {parts}")
     if parallel_walls is not None:
         reused_s, fresh_s = parallel_walls
         print(
