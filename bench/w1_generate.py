@@ -106,6 +106,7 @@ def main() -> None:
         default=0.0,
         help="think time between requests; 0 = back-to-back (each isolated render then pays a fresh context)",
     )
+    parser.add_argument("--rounds", type=int, default=4, help="interleaved rounds (samples are split between them)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -121,9 +122,10 @@ def main() -> None:
             pid = server.process.pid
 
             raw_a, http_b = [], []
-            for _ in range(2):  # interleave the two sides so background noise hits both
-                raw_a += asyncio.run(raw_engine(args.samples // 2, args.gap_ms / 1000))
-                http_b += through_http(client, template_id, args.samples // 2, args.gap_ms / 1000)
+            per_round = max(1, args.samples // args.rounds)
+            for _ in range(args.rounds):  # interleave the two sides so background noise hits both
+                raw_a += asyncio.run(raw_engine(per_round, args.gap_ms / 1000))
+                http_b += through_http(client, template_id, per_round, args.gap_ms / 1000)
             print(f"W1 - 1-page invoice, 20 line items (sequential, one client, {args.gap_ms:.0f} ms between requests)")
             print(summary("(a) raw Playwright, warm reused page", raw_a))
             print(summary("(b) POST /v1/documents/generate (sync JSON)", http_b))
