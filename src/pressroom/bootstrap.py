@@ -26,7 +26,7 @@ from pressroom.net.blocking import BlockingNet
 from pressroom.net.client import SafeHttpClient
 from pressroom.net.gate import NetworkGate
 from pressroom.oauth.service import OAuthService
-from pressroom.pdf.safeopen import Sandbox
+from pressroom.pdf.safeopen import Sandbox, keep_freed_memory
 from pressroom.pdfops.service import PdfOpsService, TemplatePdfs, make_downloader
 from pressroom.queue.base import JobQueue
 from pressroom.queue.embedded import EmbeddedQueue
@@ -79,6 +79,9 @@ class Container:
         """Warm the engines; start consuming jobs when this process is a worker too."""
         self.renderer.start()
         if self.pdf is not None:
+            # A process-wide allocator setting, so it belongs to the process, not to a service: this process
+            # handles the same multi-MB buffers (uploads, results) as the sandbox workers.
+            keep_freed_memory()
             self.pdf.start()  # warm sandbox processes: the first PDF operation pays no process start
         if worker:
             self.queue.start()

@@ -42,7 +42,7 @@ from pressroom.documents.service import DocumentExpired, DocumentService
 from pressroom.jobs.operations import JobContext, OperationRegistry, Output
 from pressroom.net.client import fetch_failed
 from pressroom.pdf import aes256, facturx, pdfa, pipeline
-from pressroom.pdf.safeopen import Sandbox, keep_freed_memory
+from pressroom.pdf.safeopen import Sandbox
 from pressroom.pdf.sign import SignatureBox, describe_certificate
 from pressroom.pdf.sign import SignRequest as SignPlan
 from pressroom.pdfops.repository import ReportRepository, SigningKeyRepository, SourceDocumentRepository
@@ -145,7 +145,6 @@ class PdfOpsService:
         return run
 
     def start(self) -> None:
-        keep_freed_memory()  # this process handles the same multi-MB buffers (uploads, results) as the workers
         self.sandbox.start()
 
     def close(self) -> None:
