@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from typer.core import TyperCommand
 
 from pressroom.config import Settings, get_settings
 
@@ -172,10 +174,39 @@ def accounts_set_plan(name: str, plan: str) -> None:
     typer.echo(f"{account.name}: plan={plan}")
 
 
-@accounts_app.command("grant-credits")
+class _NegativeAmounts(TyperCommand):
+    """A command whose integer arguments may be negative as written: `grant-credits NAME -988`.
+
+    click reads any token starting with "-" as an option, so "-988" used to exit 2 ("No such option").
+    The command ignores unknown options (they stay arguments, where the int type parses them), and this
+    parser refuses, before that, every unknown option that does not look like a number: a typo such as
+    `--nte` is still "No such option" (exit 2), not a confusing "invalid integer".
+    """
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:  # ctx: typer's (vendored) click Context
+        options = {name: param for param in self.get_params(ctx) for name in (*param.opts, *param.secondary_opts)}
+        tokens = iter(args)
+        for token in tokens:
+            if token == "--":
+                break
+            name = token.split("=", 1)[0]
+            if name in options:
+                param = options[name]
+                if "=" not in token and param.param_type_name == "option" and not getattr(param, "is_flag", False):
+                    next(tokens, None)  # its value, even one starting with "-" (`--note -x`)
+            elif token.startswith("-") and len(token) > 1 and not _NUMBER_LIKE.match(token):
+                ctx.fail(f"No such option: {name}")
+        return super().parse_args(ctx, args)
+
+
+# "-988", but also "-1.5" or "-.5": left to the int type, which refuses them as "not a valid integer".
+_NUMBER_LIKE = re.compile(r"-[0-9.]")
+
+
+@accounts_app.command("grant-credits", cls=_NegativeAmounts, context_settings={"ignore_unknown_options": True})
 def accounts_grant_credits(
     name: str,
-    amount: int,
+    amount: Annotated[int, typer.Argument(help="Credits to add; negative to remove (e.g. -988)")],
     note: Annotated[str, typer.Option(help="Why (kept in the ledger)")] = "",
 ) -> None:
     """Add (or with a negative amount, remove) credits: an entry in the append-only ledger."""

@@ -3,7 +3,9 @@
 Admission happens in the transaction that creates the job: the account row is locked, limits are checked,
 and the price is reserved (a negative entry). The job's final transaction settles the reservation (the
 charge becomes final) or releases it (a refund). Balance is always the sum of the ledger, so a charge can
-only exist once and a failed job is never charged.
+only exist once and a failed job is never charged. That sum is kept as a running total on the account row
+(``accounts.credit_balance``), moved by every ledger write in its own transaction (``CreditRepository.add``),
+so admission costs the same with a thousand entries or a million.
 """
 
 from __future__ import annotations
@@ -75,15 +77,16 @@ class CreditService:
     ) -> Admission:
         repo = CreditRepository(session)
         account_id = principal.account_id
-        plan_name = repo.lock_account_plan(account_id)
-        if plan_name is None:
+        locked = repo.lock_account(account_id)
+        if locked is None:
             raise NotFound("Account not found", code="ACCOUNT_NOT_FOUND")
+        plan_name = locked.plan
         plan = self.plan(plan_name)
         self._check_options(plan, plan_name, operation, request, webhook)
         now = utcnow()
         if principal.mode == "test":
             self._check_test_key(repo, principal, now)
-            return Admission(price=0, balance_after=self._balance(repo, account_id, plan, now))
+            return Admission(price=0, balance_after=self._balance(repo, account_id, plan, now, locked.balance))
         if plan.monthly_documents is not None:  # counting the month's jobs is only worth it with a quota
             used = repo.jobs_since(account_id, month_bounds(now)[0])
             if used >= plan.monthly_documents:
@@ -92,7 +95,7 @@ class CreditService:
                     details={"limit": plan.monthly_documents, "used": used, "plan": plan_name},
                 )
         cost = price(self.settings.pricing, operation, request)
-        balance = self._balance(repo, account_id, plan, now)
+        balance = self._balance(repo, account_id, plan, now, locked.balance)
         if balance < cost:
             raise InsufficientCredits(
                 f"This request costs {cost} credits; {balance} left",
@@ -131,24 +134,31 @@ class CreditService:
                 retry_after=retry,
             )
 
-    def _balance(self, repo: CreditRepository, account_id: str, plan: Plan, now: datetime) -> int:
-        """The balance, after topping up to the plan's monthly allowance once per period."""
+    def _balance(self, repo: CreditRepository, account_id: str, plan: Plan, now: datetime, balance: int) -> int:
+        """The balance (``balance``: the running total read under the account lock), after topping up to the
+        plan's monthly allowance once per period.
+
+        The top-up is written lazily, by the period's first admission or credit read, but it is computed as
+        of the period's first instant: from the balance then (today's balance minus the entries written since
+        the period began), never from today's. Otherwise whatever was written in the period before that first
+        read - an operator's grant, the refund of last month's job - would count towards the allowance and be
+        swallowed by a smaller top-up (``grant 10`` on a fresh 100-credit account left 100, not 110).
+        """
         period = now.strftime("%Y-%m")
-        balance, granted = repo.balance_and_period_entry(account_id, "allowance", period)
-        if not granted:
-            top_up = max(0, plan.monthly_credits - balance)
-            repo.add(
-                CreditEntry(
-                    id=new_id("cre"),
-                    account_id=account_id,
-                    kind="allowance",
-                    amount=top_up,
-                    period=period,
-                    note=f"monthly allowance top-up to {plan.monthly_credits}",
-                )
+        if repo.has_period_entry(account_id, "allowance", period):  # one seek in the unique index
+            return balance
+        since_period_start = repo.ledger_sum(account_id, since=month_bounds(now)[0])
+        top_up = max(0, plan.monthly_credits - (balance - since_period_start))
+        return repo.add(
+            CreditEntry(
+                id=new_id("cre"),
+                account_id=account_id,
+                kind="allowance",
+                amount=top_up,
+                period=period,
+                note=f"monthly allowance top-up to {plan.monthly_credits}",
             )
-            balance += top_up
-        return balance
+        )
 
     # -- the job's final transaction ------------------------------------------------------------------
     def settle_or_release(self, session: Session, job: Job, document: Document | None) -> None:
@@ -170,18 +180,20 @@ class CreditService:
     def credits_left(self, account_id: str) -> int:
         """The balance, including this period's allowance (granted on first look, once)."""
         with self.db.session() as session:  # the common case reads only: the allowance is already there
-            balance, granted = CreditRepository(session).balance_and_period_entry(
+            found = CreditRepository(session).balance_and_period_entry(
                 account_id, "allowance", utcnow().strftime("%Y-%m")
             )
-            if granted:
-                return balance
+            if found is None:
+                return 0
+            if found[1]:
+                return found[0]
         try:
             with self.db.session() as session:
                 repo = CreditRepository(session)
-                account = repo.lock_account(account_id)
-                if account is None:
+                locked = repo.lock_account(account_id)
+                if locked is None:
                     return 0
-                return self._balance(repo, account_id, self.plan(account.plan), utcnow())
+                return self._balance(repo, account_id, self.plan(locked.plan), utcnow(), locked.balance)
         except IntegrityError:  # another request granted the allowance first: it is there now
             with self.db.session() as session:
                 return CreditRepository(session).balance(account_id)
@@ -203,11 +215,18 @@ class CreditService:
             )
 
     def grant(self, account_id: str, amount: int, note: str = "") -> int:
+        """Append a grant (negative: a removal) and return the balance after it, this period's allowance
+        included (topped up first, so the figure printed is the one every later read shows). A grant always
+        counts: the top-up is computed as of the period's start, so it never absorbs a grant."""
         with self.db.session() as session:
             repo = CreditRepository(session)
-            repo.lock_account(account_id)
-            repo.add(CreditEntry(id=new_id("cre"), account_id=account_id, kind="grant", amount=amount, note=note))
-            return repo.balance(account_id)
+            locked = repo.lock_account(account_id)
+            if locked is None:
+                raise NotFound("Account not found", code="ACCOUNT_NOT_FOUND")
+            self._balance(repo, account_id, self.plan(locked.plan), utcnow(), locked.balance)
+            return repo.add(
+                CreditEntry(id=new_id("cre"), account_id=account_id, kind="grant", amount=amount, note=note)
+            )
 
     def retention(self, session: Session, job: Job) -> timedelta:
         """Retention policy hook: the plan's retention; test keys keep documents one hour."""

@@ -19,6 +19,8 @@ class CreditEntry(Base):
     __table_args__ = (
         UniqueConstraint("job_id", "kind", name="uq_credit_job_kind"),
         UniqueConstraint("account_id", "kind", "period", name="uq_credit_account_kind_period"),
+        # The monthly top-up sums only the entries written since the period began (see CreditService).
+        Index("ix_credit_entries_account_created", "account_id", "created_at"),
     )
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
