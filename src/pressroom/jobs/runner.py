@@ -21,17 +21,16 @@ from sqlalchemy.orm import Session
 from pressroom.config import JobSettings
 from pressroom.core.clock import utcnow
 from pressroom.core.errors import JobCrashed, PressroomError, QueueFull
+from pressroom.core.filenames import safe_filename
 from pressroom.core.ids import new_id
 from pressroom.db.models import Document, Job
 from pressroom.db.session import Database
 from pressroom.jobs.operations import JobContext, OperationRegistry, Output
 from pressroom.jobs.repository import JobRepository
 from pressroom.storage.base import BlobStore
+from pressroom.storage.keys import document_key
 
 log = logging.getLogger("pressroom.jobs")
-
-# Errors worth another attempt: the engine, not the input, was at fault.
-RETRYABLE_CODES = frozenset({"ENGINE_UNAVAILABLE", "INTERNAL_ERROR"})
 
 
 class FinishHook(Protocol):
@@ -182,15 +181,21 @@ class JobRunner:
         ctx = JobContext(job.id, job.account_id, job.key_mode, job.attempts, job.is_async)
         try:
             output = self.operations.get(job.operation)(ctx, dict(job.input))
+            # Storing is part of the attempt: a storage error is judged like any other (a full disk or a
+            # refused key fails the job once; an unreachable store is retried), never escapes the runner.
+            key = self._store(job, output)
         except QueueFull as exc:
             if ctx.is_async:  # async jobs wait for the engine; a sync caller gets the 429 now
                 self._reschedule(job_id, exc, delay_s=exc.retry_after, count_attempt=False)
                 return None
             return self._fail(job_id, exc.code, exc.message, {"retry_after": exc.retry_after})
         except PressroomError as exc:
-            if exc.code in RETRYABLE_CODES and ctx.is_async and ctx.attempt < self.settings.max_attempts:
+            # The error's type says whether another attempt can help (core.errors: ``transient``).
+            if exc.transient and ctx.is_async and ctx.attempt < self.settings.max_attempts:
                 self._reschedule(job_id, exc, delay_s=2.0**ctx.attempt)
                 return None
+            if exc.status >= 500:
+                log.error("job %s failed: %s: %s", job_id, exc.code, exc.message)
             return self._fail(job_id, exc.code, exc.message, exc.details)
         except Exception as exc:
             log.exception("job %s crashed", job_id)
@@ -198,13 +203,17 @@ class JobRunner:
                 self._reschedule(job_id, exc, delay_s=2.0**ctx.attempt)
                 return None
             return self._fail(job_id, "INTERNAL_ERROR", "The job failed unexpectedly")
-        return self._complete(job, output)
+        return self._complete(job, output, key)
 
-    def _complete(self, job: Job, output: Output) -> Outcome | None:
-        job_id = job.id
-        # Deterministic key: a re-run after a crash overwrites the same blob instead of leaking one.
-        key = f"{job.account_id}/{job_id}/{output.filename}"
+    def _store(self, job: Job, output: Output) -> str:
+        # The key is made of ids only (never the file name, which is user text kept on the row) and derived
+        # from the job id: a re-run after a crash overwrites the same blob instead of leaking one.
+        key = document_key(job.account_id, job.id, output.content_type)
         self.store.put(key, output.data, output.content_type)
+        return key
+
+    def _complete(self, job: Job, output: Output, key: str) -> Outcome | None:
+        job_id = job.id
         now = utcnow()
         document_id = new_id("doc")
         with self.db.session() as session:
@@ -221,7 +230,8 @@ class JobRunner:
                 account_id=job.account_id,
                 job_id=job_id,
                 template_id=output.template_id,
-                filename=output.filename,
+                # Display metadata only; cleaned once more so that no operation can store an unsafe name.
+                filename=safe_filename(output.filename, None, extension=""),
                 content_type=output.content_type,
                 size_bytes=len(output.data),
                 pages=output.pages,

@@ -3,11 +3,38 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import secrets
+from collections.abc import Iterator
 from pathlib import Path
 
+from pressroom.core.errors import StorageFailed, StorageFull, StorageKeyInvalid, StorageUnavailable
+from pressroom.storage.keys import check_key
+
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+# Errors another attempt cannot fix (an operator must): the job fails once with a stable code.
+_NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT})
+_REFUSED = frozenset({errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR, errno.EISDIR})
+
+
+@contextlib.contextmanager
+def _translated(key: str) -> Iterator[None]:
+    """OS errors as the service's storage errors, so the job runner can tell a deterministic failure (full
+    disk, permission denied) from a passing one (an I/O error on a network filesystem)."""
+    try:
+        yield
+    except (FileNotFoundError, StorageKeyInvalid):
+        raise
+    except OSError as exc:
+        reason = {"key": key, "errno": errno.errorcode.get(exc.errno or 0, str(exc.errno))}
+        if exc.errno in _NO_SPACE:
+            raise StorageFull("The file store has no space left", details=reason) from exc
+        if exc.errno == errno.ENAMETOOLONG:
+            raise StorageKeyInvalid("The storage key is too long for the filesystem", details=reason) from exc
+        if exc.errno in _REFUSED:
+            raise StorageFailed(f"The file store refused the operation: {exc.strerror}", details=reason) from exc
+        raise StorageUnavailable(f"The file store failed: {exc.strerror}", details=reason) from exc
 
 
 class FilesystemBlobStore:
@@ -19,15 +46,22 @@ class FilesystemBlobStore:
         self._prefix = str(self.root) + os.sep
 
     def _path(self, key: str) -> str:
-        # Keys come from services, never from users; this guard keeps a bug from escaping the root. It is
-        # lexical (no symlink resolution: nothing in the store is a link), so a lookup costs no system call.
-        path = os.path.normpath(self._prefix + key)
+        # Keys are built from generated ids (storage.keys), never from user text; these guards keep a bug
+        # from escaping the root. check_key refuses '..', NUL and the like, as the S3 store does; the
+        # lexical check stays as a second guard (no symlink resolution: nothing in the store is a link,
+        # so a lookup costs no system call).
+        path = os.path.normpath(self._prefix + check_key(key))
         if not path.startswith(self._prefix):
-            raise ValueError(f"storage key escapes the store: {key!r}")
+            raise StorageKeyInvalid(f"storage key escapes the store: {key!r}", details={"key": key})
         return path
 
     def put(self, key: str, data: bytes, content_type: str) -> None:
         path = self._path(key)
+        with _translated(key):
+            self._write(path, data)
+
+    @staticmethod
+    def _write(path: str, data: bytes) -> None:
         directory = os.path.dirname(path)
         # Write-then-rename: a reader never sees a half-written file, a re-run overwrites atomically.
         tmp = f"{directory}/.tmp-{secrets.token_hex(8)}"
@@ -50,7 +84,7 @@ class FilesystemBlobStore:
 
     def get(self, key: str) -> bytes:
         try:
-            with open(self._path(key), "rb") as handle:
+            with _translated(key), open(self._path(key), "rb") as handle:
                 return handle.read()
         except FileNotFoundError as exc:
             raise KeyError(key) from exc
@@ -60,8 +94,9 @@ class FilesystemBlobStore:
         return self._path(key)
 
     def delete(self, key: str) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self._path(key))
+        path = self._path(key)
+        with _translated(key), contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
 
     def exists(self, key: str) -> bool:
         return os.path.isfile(self._path(key))

@@ -10,17 +10,58 @@ be S3 presigned URLs, so the bytes never cross an API node.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import boto3  # type: ignore[import-untyped]
 from botocore.client import Config  # type: ignore[import-untyped]
-from botocore.exceptions import ClientError  # type: ignore[import-untyped]
+from botocore.exceptions import (  # type: ignore[import-untyped]
+    BotoCoreError,
+    ClientError,
+    NoCredentialsError,
+    ParamValidationError,
+    PartialCredentialsError,
+)
 
 from pressroom.config import StorageSettings
+from pressroom.core.errors import PressroomError, StorageFailed, StorageFull, StorageKeyInvalid, StorageUnavailable
+from pressroom.core.filenames import content_disposition
+from pressroom.storage.keys import check_key
 
 _MISSING = frozenset({"404", "NoSuchKey", "NotFound", "NoSuchBucket"})
+# Answers that mean "try again later" although their status is 4xx.
+_TRANSIENT_CODES = frozenset({"RequestTimeout", "RequestTimeTooSkewed", "SlowDown", "Throttling", "TooManyRequests"})
+_QUOTA_CODES = frozenset({"QuotaExceeded", "XMinioStorageFull", "XMinioAdminBucketQuotaExceeded"})
+
+
+@contextlib.contextmanager
+def _translated(key: str) -> Iterator[None]:
+    """boto3's errors as the service's storage errors: a 4xx answer (access denied, no such bucket, a key
+    refused) is deterministic and fails a job once; a 5xx, throttling or a connection error is transient
+    (boto3 has already retried it a few times) and the job runner may try again later."""
+    try:
+        yield
+    except PressroomError:
+        raise
+    except ClientError as exc:
+        code = _code(exc)
+        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+        details = {"key": key, "s3_code": code, "s3_status": status}
+        if code in _QUOTA_CODES:
+            raise StorageFull("The object store has no space left", details=details) from exc
+        if status >= 500 or code in _TRANSIENT_CODES or not status:
+            raise StorageUnavailable(f"The object store failed: {code}", details=details) from exc
+        raise StorageFailed(f"The object store refused the operation: {code}", details=details) from exc
+    except ParamValidationError as exc:  # boto3 refused the request before sending it: the same every time
+        raise StorageKeyInvalid(f"The object store request is invalid: {exc}", details={"key": key}) from exc
+    except (NoCredentialsError, PartialCredentialsError) as exc:  # configuration: an operator must act
+        raise StorageFailed("No credentials for the object store", details={"key": key}) from exc
+    except BotoCoreError as exc:  # connection refused, timeouts, closed connections
+        details = {"key": key, "reason": type(exc).__name__}
+        raise StorageUnavailable("The object store cannot be reached", details=details) from exc
 
 
 @dataclass(frozen=True)
@@ -78,9 +119,10 @@ class S3BlobStore:
         return boto3.session.Session().client("s3", endpoint_url=endpoint_url, config=config)
 
     def _key(self, key: str) -> str:
-        # Keys come from services; refuse anything that could step outside the prefix in a shared bucket.
-        if not key or key.startswith("/") or any(part in ("", ".", "..") for part in key.split("/")):
-            raise ValueError(f"invalid storage key: {key!r}")
+        # Keys are built from generated ids (storage.keys); check_key refuses anything that could step
+        # outside the prefix in a shared bucket ('..', a leading '/', empty segments) or that S3 tools
+        # mishandle (control characters, NUL), exactly as the filesystem store does.
+        check_key(key)
         return f"{self.location.prefix}/{key}" if self.location.prefix else key
 
     # -- lifecycle ------------------------------------------------------------------------------------
@@ -98,10 +140,12 @@ class S3BlobStore:
 
     # -- BlobStore ------------------------------------------------------------------------------------
     def put(self, key: str, data: bytes, content_type: str) -> None:
-        if len(data) >= self.settings.multipart_threshold_bytes:
-            self._put_multipart(self._key(key), data, content_type)
-            return
-        self._client.put_object(Bucket=self.location.bucket, Key=self._key(key), Body=data, ContentType=content_type)
+        full = self._key(key)
+        with _translated(key):
+            if len(data) >= self.settings.multipart_threshold_bytes:
+                self._put_multipart(full, data, content_type)
+                return
+            self._client.put_object(Bucket=self.location.bucket, Key=full, Body=data, ContentType=content_type)
 
     def _put_multipart(self, key: str, data: bytes, content_type: str) -> None:
         bucket = self.location.bucket
@@ -124,41 +168,49 @@ class S3BlobStore:
             raise
 
     def get(self, key: str) -> bytes:
-        try:
-            answer = self._client.get_object(Bucket=self.location.bucket, Key=self._key(key))
-        except ClientError as exc:
-            if _code(exc) in _MISSING:
-                raise KeyError(key) from exc
-            raise
-        body: bytes = answer["Body"].read()
+        full = self._key(key)
+        with _translated(key):
+            try:
+                answer = self._client.get_object(Bucket=self.location.bucket, Key=full)
+            except ClientError as exc:
+                if _code(exc) in _MISSING:
+                    raise KeyError(key) from exc
+                raise
+            body: bytes = answer["Body"].read()
         return body
 
     def local_path(self, key: str) -> None:
+        self._key(key)  # a key refused by get() is refused here too, as the filesystem store does
         return None  # remote objects: read them with get()
 
     def delete(self, key: str) -> None:
         # S3 deletes are idempotent: deleting a missing key succeeds, like the filesystem store.
-        self._client.delete_object(Bucket=self.location.bucket, Key=self._key(key))
+        full = self._key(key)
+        with _translated(key):
+            self._client.delete_object(Bucket=self.location.bucket, Key=full)
 
     def exists(self, key: str) -> bool:
-        try:
-            self._client.head_object(Bucket=self.location.bucket, Key=self._key(key))
-        except ClientError as exc:
-            if _code(exc) in _MISSING:
-                return False
-            raise
+        full = self._key(key)
+        with _translated(key):
+            try:
+                self._client.head_object(Bucket=self.location.bucket, Key=full)
+            except ClientError as exc:
+                if _code(exc) in _MISSING:
+                    return False
+                raise
         return True
 
     # -- downloads ------------------------------------------------------------------------------------
     def presigned_url(self, key: str, ttl_s: int, filename: str, content_type: str) -> str:
-        """A time-limited GET URL for ``key`` that needs no credentials and no API node."""
+        """A time-limited GET URL for ``key`` that needs no credentials and no API node. The object store
+        answers with the Content-Disposition given here: RFC 6266 with ``filename*``, like the API's own."""
         url: str = self._presign_client.generate_presigned_url(
             "get_object",
             Params={
                 "Bucket": self.location.bucket,
                 "Key": self._key(key),
                 "ResponseContentType": content_type,
-                "ResponseContentDisposition": f'attachment; filename="{filename}"',
+                "ResponseContentDisposition": content_disposition(filename, "attachment"),
             },
             ExpiresIn=ttl_s,
         )

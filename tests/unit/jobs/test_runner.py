@@ -13,7 +13,19 @@ from sqlalchemy import event, func, select
 
 from pressroom.accounts.service import AccountService
 from pressroom.config import BillingSettings, JobSettings
-from pressroom.core.errors import EngineUnavailable, QueueFull, RenderFailed
+from pressroom.core.errors import (
+    EngineUnavailable,
+    InternalError,
+    PressroomError,
+    QueueFull,
+    RenderFailed,
+    StorageFailed,
+    StorageFull,
+    StorageKeyInvalid,
+    StorageUnavailable,
+    rebuild,
+)
+from pressroom.core.filenames import safe_filename
 from pressroom.credits.service import CreditService
 from pressroom.db.migrate import upgrade
 from pressroom.db.models import Document, Job, WebhookDelivery
@@ -249,3 +261,83 @@ def test_a_sync_caller_whose_lease_ran_out_gets_the_result_of_the_runner_that_to
     with db.session() as session:
         job = session.get(Job, result.document.job_id)
         assert job is not None and (job.status, job.attempts, job.document_id) == ("completed", 2, result.document.id)
+
+
+# -- storage keys and storage errors (issue #12, items 1 and 10) ---------------------------------------------
+class NamedRecorder(Recorder):
+    """An operation whose output carries a hostile file name, as a template name or `filename` could."""
+
+    def __init__(self, filename: str) -> None:
+        super().__init__()
+        self.filename = filename
+
+    def __call__(self, ctx: JobContext, request: dict[str, Any]) -> Output:
+        with self.lock:
+            self.calls += 1
+        return Output(data=b"%PDF-1.7 named", filename=self.filename, pages=1)
+
+
+@pytest.mark.parametrize("filename", ["../../../escape.pdf", "/etc/x.pdf", "Счёт.pdf", "a\x00b.pdf", "..", "x" * 300])
+def test_the_storage_key_never_contains_the_file_name(setup: Any, filename: str) -> None:
+    _db, service, runner, _operation, principal, store = setup
+    runner.operations.register("named", NamedRecorder(filename))
+    document = service.run_sync(principal, "named", {})
+    assert document.storage_key == f"{principal.account_id}/{document.job_id}/document.pdf"
+    # The name stays display metadata, cleaned once more by the runner (operations already clean it).
+    assert document.filename == safe_filename(filename, None, extension="")
+    assert "/" not in document.filename and "\x00" not in document.filename and document.filename
+    blobs = [str(p.relative_to(store.root)) for p in store.root.rglob("*") if p.is_file()]
+    assert blobs == [document.storage_key]
+
+
+def test_a_deterministic_storage_error_fails_the_job_once_and_releases_its_credit(setup: Any) -> None:
+    db, service, runner, operation, principal, store = setup
+    runner.finish_hooks.append(service.credits.settle_or_release)
+    # A real deterministic failure: the account's directory in the store is occupied by a file (ENOTDIR).
+    (store.root / principal.account_id).write_bytes(b"not a directory")
+    job = service.submit(principal, "echo", {"text": "x"}, is_async=True, webhook_url="https://example.org/h")
+    assert runner.run(job.id) is True
+    failed = service.get(principal.account_id, job.id)
+    assert (failed.status, failed.error_code, failed.attempts) == ("failed", "STORAGE_FAILED", 1)
+    assert failed.error_details is not None and failed.error_details["errno"] == "ENOTDIR"
+    assert runner.run(job.id) is False  # finished: never picked up again
+    assert operation.calls == 1 and _count(db, Document) == 0 and _count(db, WebhookDelivery) == 1
+    assert _ledger(db, job.id) == ["release", "reserve"]
+
+
+def test_a_sync_storage_error_answers_its_code_once(setup: Any) -> None:
+    db, service, _runner, operation, principal, store = setup
+    (store.root / principal.account_id).write_bytes(b"not a directory")
+    with pytest.raises(StorageFailed) as raised:
+        service.run_sync(principal, "echo", {"text": "x"})
+    assert raised.value.code == "STORAGE_FAILED" and raised.value.status == 500
+    assert operation.calls == 1 and _count(db, Document) == 0
+
+
+@pytest.mark.parametrize(
+    ("error", "retried"),
+    [
+        (StorageFull("disk full"), False),
+        (StorageKeyInvalid("bad key"), False),
+        (StorageFailed("access denied"), False),
+        (StorageUnavailable("S3 answered 503"), True),
+        (EngineUnavailable("browser died"), True),
+        (InternalError("sandbox worker raised"), True),
+        (RenderFailed("bad html"), False),
+    ],
+)
+def test_retries_are_decided_by_the_error_type(setup: Any, error: PressroomError, retried: bool) -> None:
+    _db, service, runner, operation, principal, _store = setup
+    operation.failures = [error]
+    job = service.submit(principal, "echo", {"text": "x"}, is_async=True)
+    runner.run(job.id)
+    after = service.get(principal.account_id, job.id)
+    assert (after.status, after.error_code) == (("pending", None) if retried else ("failed", error.code))
+
+
+def test_an_internal_error_rebuilt_from_a_sandbox_reply_is_still_retried() -> None:
+    # The PDF sandbox and WeasyPrint workers send (code, message, details) back; rebuild() must give the
+    # same transient class the runner decides by, not the bare root class.
+    rebuilt = rebuild("INTERNAL_ERROR", "KeyError: 'x'")
+    assert isinstance(rebuilt, InternalError) and rebuilt.transient and rebuilt.status == 500
+    assert not rebuild("STORAGE_FULL", "full").transient and rebuild("STORAGE_FULL", "full").status == 507

@@ -10,21 +10,21 @@ from pressroom.storage.signing import UrlSigner
 
 def test_put_get_delete(tmp_path: Path) -> None:
     store = FilesystemBlobStore(tmp_path)
-    store.put("acc/job/doc.pdf", b"%PDF-1", "application/pdf")
-    assert store.exists("acc/job/doc.pdf") and store.get("acc/job/doc.pdf") == b"%PDF-1"
-    store.put("acc/job/doc.pdf", b"%PDF-2", "application/pdf")  # overwrite is atomic
-    assert store.get("acc/job/doc.pdf") == b"%PDF-2"
-    store.delete("acc/job/doc.pdf")
-    assert not store.exists("acc/job/doc.pdf")
+    store.put("acc_1/job_1/doc.pdf", b"%PDF-1", "application/pdf")
+    assert store.exists("acc_1/job_1/doc.pdf") and store.get("acc_1/job_1/doc.pdf") == b"%PDF-1"
+    store.put("acc_1/job_1/doc.pdf", b"%PDF-2", "application/pdf")  # overwrite is atomic
+    assert store.get("acc_1/job_1/doc.pdf") == b"%PDF-2"
+    store.delete("acc_1/job_1/doc.pdf")
+    assert not store.exists("acc_1/job_1/doc.pdf")
     with pytest.raises(KeyError):
-        store.get("acc/job/doc.pdf")
-    store.delete("acc/job/doc.pdf")  # deleting twice is fine
+        store.get("acc_1/job_1/doc.pdf")
+    store.delete("acc_1/job_1/doc.pdf")  # deleting twice is fine
     assert not [p for p in tmp_path.rglob(".tmp-*")]
 
 
 def test_keys_cannot_escape_the_root(tmp_path: Path) -> None:
     store = FilesystemBlobStore(tmp_path / "root")
-    for key in ("../outside", "acc/../../outside", ".."):
+    for key in ("../outside", "acc_1/../../outside", "..", "outside", "assets/outside", "uploads/x/outside"):
         with pytest.raises(ValueError):
             store.put(key, b"x", "text/plain")
         with pytest.raises(ValueError):
@@ -34,8 +34,8 @@ def test_keys_cannot_escape_the_root(tmp_path: Path) -> None:
 
 def test_local_path_is_the_file_holding_the_blob(tmp_path: Path) -> None:
     store = FilesystemBlobStore(tmp_path)
-    store.put("uploads/acc/upl_1", b"%PDF-1.7 bytes", "application/octet-stream")
-    path = Path(store.local_path("uploads/acc/upl_1"))
+    store.put("uploads/acc_1/upl_1", b"%PDF-1.7 bytes", "application/octet-stream")
+    path = Path(store.local_path("uploads/acc_1/upl_1"))
     assert path.read_bytes() == b"%PDF-1.7 bytes" and path.is_relative_to(tmp_path.resolve())
     assert oct(path.stat().st_mode & 0o777) == oct(0o600)
 

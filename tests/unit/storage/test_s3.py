@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -14,25 +13,9 @@ import pytest
 
 from pressroom.config import StorageSettings
 from pressroom.storage.s3 import S3BlobStore, S3Location
-from tests.support import S3_ENV, MotoServer
+from tests.support import MotoServer
 
 MB = 1024 * 1024
-
-
-@pytest.fixture(scope="module")
-def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
-    saved = {k: os.environ.get(k) for k in S3_ENV}
-    os.environ.update(S3_ENV)  # boto3 reads credentials from the environment, as in production
-    server = MotoServer(tmp_path_factory.mktemp("moto")).start()
-    try:
-        yield server
-    finally:
-        server.stop()
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def _store(moto: MotoServer, **settings: Any) -> S3BlobStore:
@@ -59,26 +42,26 @@ def test_location_parsing() -> None:
 def test_put_get_exists_delete_round_trip(moto: MotoServer) -> None:
     store = _store(moto)
     store.ensure_bucket()  # idempotent
-    assert not store.exists("acc/job/out.pdf")
-    store.put("acc/job/out.pdf", b"%PDF-1.7 one", "application/pdf")
-    assert store.exists("acc/job/out.pdf")
-    assert store.get("acc/job/out.pdf") == b"%PDF-1.7 one"
-    store.put("acc/job/out.pdf", b"%PDF-1.7 two", "application/pdf")  # a re-run overwrites
-    assert store.get("acc/job/out.pdf") == b"%PDF-1.7 two"
-    store.delete("acc/job/out.pdf")
-    store.delete("acc/job/out.pdf")  # deleting twice is fine, like the filesystem store
+    assert not store.exists("acc_1/job_1/out.pdf")
+    store.put("acc_1/job_1/out.pdf", b"%PDF-1.7 one", "application/pdf")
+    assert store.exists("acc_1/job_1/out.pdf")
+    assert store.get("acc_1/job_1/out.pdf") == b"%PDF-1.7 one"
+    store.put("acc_1/job_1/out.pdf", b"%PDF-1.7 two", "application/pdf")  # a re-run overwrites
+    assert store.get("acc_1/job_1/out.pdf") == b"%PDF-1.7 two"
+    store.delete("acc_1/job_1/out.pdf")
+    store.delete("acc_1/job_1/out.pdf")  # deleting twice is fine, like the filesystem store
     with pytest.raises(KeyError):
-        store.get("acc/job/out.pdf")
+        store.get("acc_1/job_1/out.pdf")
 
 
 def test_prefix_keeps_keys_inside_and_bad_keys_are_refused(moto: MotoServer) -> None:
     bucket = f"b-{uuid.uuid4().hex[:8]}"
     store = S3BlobStore.from_url(f"s3://{bucket}/tenant?endpoint_url={moto.endpoint}&region=us-east-1")
     store.ensure_bucket()
-    store.put("a/b.pdf", b"x", "application/pdf")
+    store.put("acc_1/b.pdf", b"x", "application/pdf")
     listed = store._client.list_objects_v2(Bucket=bucket)["Contents"]
-    assert [o["Key"] for o in listed] == ["tenant/a/b.pdf"]
-    for key in ("", "/abs", "a/../b", "a//b", "./a"):
+    assert [o["Key"] for o in listed] == ["tenant/acc_1/b.pdf"]
+    for key in ("", "/abs", "acc_1/../b", "acc_1//b", "./acc_1/b", "b.pdf", "a/b.pdf", "assets/b.pdf"):
         with pytest.raises(ValueError):
             store.put(key, b"x", "application/pdf")
 
@@ -86,9 +69,9 @@ def test_prefix_keeps_keys_inside_and_bad_keys_are_refused(moto: MotoServer) -> 
 def test_large_blobs_go_up_in_parts(moto: MotoServer) -> None:
     store = _store(moto, multipart_threshold_bytes=5 * MB, multipart_chunk_bytes=5 * MB)
     data = os.urandom(11 * MB + 123)
-    store.put("big/file.pdf", data, "application/pdf")
-    assert store.get("big/file.pdf") == data
-    head = store._client.head_object(Bucket=store.location.bucket, Key="big/file.pdf")
+    store.put("acc_b1/file.pdf", data, "application/pdf")
+    assert store.get("acc_b1/file.pdf") == data
+    head = store._client.head_object(Bucket=store.location.bucket, Key="acc_b1/file.pdf")
     assert head["ETag"].strip('"').endswith("-3")  # S3's multipart ETag: md5-of-md5s "-" part count
     assert head["ContentType"] == "application/pdf"
 
@@ -106,20 +89,21 @@ def test_a_failed_multipart_upload_is_aborted(moto: MotoServer, monkeypatch: pyt
 
     monkeypatch.setattr(store._client, "upload_part", flaky)
     with pytest.raises(ConnectionError):
-        store.put("big/broken.pdf", os.urandom(12 * MB), "application/pdf")
+        store.put("acc_b1/broken.pdf", os.urandom(12 * MB), "application/pdf")
     uploads = store._client.list_multipart_uploads(Bucket=store.location.bucket).get("Uploads", [])
     assert uploads == []  # no orphan parts left behind
-    assert not store.exists("big/broken.pdf")
+    assert not store.exists("acc_b1/broken.pdf")
 
 
 def test_presigned_urls_download_without_credentials_and_refuse_tampering(moto: MotoServer) -> None:
     store = _store(moto)
-    store.put("acc/job/invoice.pdf", b"%PDF-1.7 presigned", "application/pdf")
-    url = store.presigned_url("acc/job/invoice.pdf", 600, "invoice.pdf", "application/pdf")
+    store.put("acc_1/job_1/invoice.pdf", b"%PDF-1.7 presigned", "application/pdf")
+    url = store.presigned_url("acc_1/job_1/invoice.pdf", 600, "invoice.pdf", "application/pdf")
     response = httpx.get(url)
     assert response.status_code == 200 and response.content == b"%PDF-1.7 presigned"
     assert response.headers["content-type"] == "application/pdf"
-    assert response.headers["content-disposition"] == 'attachment; filename="invoice.pdf"'
+    expected = "attachment; filename=\"invoice.pdf\"; filename*=UTF-8''invoice.pdf"  # RFC 6266, as the API's own
+    assert response.headers["content-disposition"] == expected
     assert "X-Amz-Expires=600" in url
     tampered = url.replace("invoice.pdf?", "other.pdf?", 1)
     assert httpx.get(tampered).status_code in (403, 404)
@@ -127,7 +111,7 @@ def test_presigned_urls_download_without_credentials_and_refuse_tampering(moto: 
 
 def test_presigned_urls_use_the_public_endpoint(moto: MotoServer, tmp_path: Path) -> None:
     store = _store(moto, public_endpoint_url="https://files.example.com")
-    store.put("k.pdf", b"x", "application/pdf")
-    url = store.presigned_url("k.pdf", 60, "k.pdf", "application/pdf")
+    store.put("acc_1/k.pdf", b"x", "application/pdf")
+    url = store.presigned_url("acc_1/k.pdf", 60, "k.pdf", "application/pdf")
     assert urlsplit(url).netloc == "files.example.com"
-    assert store.get("k.pdf") == b"x"  # the servers themselves keep using the internal endpoint
+    assert store.get("acc_1/k.pdf") == b"x"  # the servers themselves keep using the internal endpoint
