@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from pressroom.core.clock import utcnow
-from pressroom.core.errors import DocumentNotFound, Forbidden, Gone
+from pressroom.core.errors import DocumentNotFound, Forbidden, Gone, StorageKeyInvalid
 from pressroom.db.models import Document
 from pressroom.db.session import Database
 from pressroom.documents.repository import DocumentRepository
 from pressroom.storage.base import BlobStore
 from pressroom.storage.signing import UrlSigner
+
+log = logging.getLogger("pressroom.documents")
 
 # SigV4 presigned URLs cannot live longer than a week.
 MAX_PRESIGNED_TTL_S = 7 * 24 * 3600
@@ -75,7 +78,13 @@ class DocumentService:
             return None
         if self.presigner is not None:
             ttl = min(self.link_ttl_s, MAX_PRESIGNED_TTL_S)
-            url = self.presigner.presigned_url(document.storage_key, ttl, document.filename, document.content_type)
+            try:
+                url = self.presigner.presigned_url(document.storage_key, ttl, document.filename, document.content_type)
+            except StorageKeyInvalid:
+                # A row from before keys were made of ids alone: no link (as when expired) rather than a 500
+                # on every list page that contains it.
+                log.warning("document %s: storage key refused, no download link", document.id)
+                return None
             return DownloadLink(url=url, expires_at=utcnow() + timedelta(seconds=ttl), expires_in=ttl)
         url, expires = self.signer.url(document.id, self.link_ttl_s)
         return DownloadLink(url=url, expires_at=datetime.fromtimestamp(expires, UTC), expires_in=self.link_ttl_s)
@@ -108,14 +117,22 @@ class DocumentService:
             if document is None:
                 raise DocumentNotFound()
             repo.delete(document)
-        self.store.delete(document.storage_key)
+        self._delete_blob(document)
+
+    def _delete_blob(self, document: Document) -> None:
+        try:
+            self.store.delete(document.storage_key)
+        except StorageKeyInvalid:
+            # A row from before keys were made of ids alone, whose key the stores now refuse: its blob cannot
+            # be addressed (an operator removes it by hand); the row must still be deletable and sweepable.
+            log.warning("document %s: storage key refused, blob left in place", document.id)
 
     def sweep_expired(self, limit: int = 200) -> int:
         """Retention: delete the stored files of expired documents; their metadata rows stay (410 on download)."""
         with self.db.session() as session:
             expired = DocumentRepository(session).expired(utcnow(), limit)
             for document in expired:
-                self.store.delete(document.storage_key)
+                self._delete_blob(document)
                 document.status = "expired"
             return len(expired)
 
@@ -130,3 +147,5 @@ class DocumentService:
             return self.store.get(document.storage_key)
         except KeyError as exc:
             raise DocumentExpired("The document's file is no longer stored") from exc
+        except StorageKeyInvalid as exc:  # a row from before keys were made of ids alone (see link())
+            raise DocumentExpired("The document's file can no longer be read") from exc

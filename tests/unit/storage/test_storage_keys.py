@@ -22,6 +22,7 @@ import random
 import re
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,12 +32,15 @@ from PIL import Image
 from pressroom.accounts.service import AccountService
 from pressroom.assets.service import AssetService
 from pressroom.config import AssetSettings, BillingSettings, JobSettings, StorageSettings
-from pressroom.core.errors import StorageFailed, StorageKeyInvalid, ValidationFailed
+from pressroom.core.clock import utcnow
+from pressroom.core.errors import DocumentNotFound, StorageFailed, StorageKeyInvalid, ValidationFailed
 from pressroom.core.filenames import safe_filename
 from pressroom.core.ids import new_id
 from pressroom.credits.service import CreditService
 from pressroom.db.migrate import upgrade
+from pressroom.db.models import Document
 from pressroom.db.session import Database
+from pressroom.documents.service import DocumentExpired, DocumentService
 from pressroom.jobs.operations import JobContext, OperationRegistry, Output
 from pressroom.jobs.runner import JobRunner
 from pressroom.jobs.service import JobService
@@ -54,6 +58,7 @@ from pressroom.storage.keys import (
     upload_key,
 )
 from pressroom.storage.s3 import S3BlobStore
+from pressroom.storage.signing import UrlSigner
 from tests.support import MotoServer
 
 # What users control and what once reached keys: names without any ASCII letter, paths, NUL, separators of
@@ -353,3 +358,42 @@ def test_a_missing_bucket_fails_the_job_once_with_a_stable_code(tmp_path: Path, 
     finally:
         queue.stop()
         db.dispose()
+
+
+def test_rows_with_a_refused_legacy_key_answer_cleanly(services: Any) -> None:
+    # A document row written before keys were made of ids alone may hold a key the stores now refuse (a
+    # traversal the old file-name key let through). It reads as gone (410), lists without a link, deletes
+    # and sweeps, instead of a 500 on every page that contains it.
+    db, jobs, _runner, store = services
+    principal = Principal(AccountService(db).get_or_create("legacy")[0].id, "key_x", "live")
+    documents = DocumentService(
+        db,
+        store,
+        UrlSigner("secret", "http://host/"),
+        600,
+        presigner=store if isinstance(store, S3BlobStore) else None,
+    )
+    rows = [jobs.run_sync(principal, "named", {"name": f"legacy-{n}"}) for n in range(2)]
+    for row in rows:
+        with db.session() as session:
+            stored = session.get(Document, row.id)
+            assert stored is not None
+            stored.storage_key = f"{principal.account_id}/{row.job_id}/../../../escape.pdf"
+    first, second = (documents.get(principal.account_id, row.id) for row in rows)
+    with pytest.raises(DocumentExpired):
+        documents.read(principal.account_id, first.id)
+    if isinstance(store, S3BlobStore):
+        assert documents.link(first) is None
+        with pytest.raises(DocumentExpired):
+            documents.download_link(principal.account_id, first.id)
+    documents.delete(principal.account_id, first.id)
+    with pytest.raises(DocumentNotFound):
+        documents.get(principal.account_id, first.id)
+    with db.session() as session:
+        stored = session.get(Document, second.id)
+        assert stored is not None
+        stored.expires_at = utcnow() - timedelta(seconds=1)
+    assert documents.sweep_expired() == 1
+    assert documents.get(principal.account_id, second.id).status == "expired"
+    # Nothing was written or removed outside the account's prefix on the way.
+    assert [key for key in _listed(store) if not key.startswith(account_prefixes(principal.account_id))] == []
