@@ -10,8 +10,10 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from werkzeug.http import parse_options_header
 
 from pressroom.config import StorageSettings
+from pressroom.core.filenames import safe_filename
 from pressroom.storage.s3 import S3BlobStore, S3Location
 from tests.support import MotoServer
 
@@ -107,6 +109,20 @@ def test_presigned_urls_download_without_credentials_and_refuse_tampering(moto: 
     assert "X-Amz-Expires=600" in url
     tampered = url.replace("invoice.pdf?", "other.pdf?", 1)
     assert httpx.get(tampered).status_code in (403, 404)
+
+
+@pytest.mark.parametrize("filename", ["Счёт.pdf", "請求書 2026.pdf", 'a "quoted"; name.pdf'])
+def test_presigned_urls_carry_unicode_names_per_rfc_6266(moto: MotoServer, filename: str) -> None:
+    # The key holds ids only; the name the user gave travels in the signed response header, Unicode intact.
+    store = _store(moto)
+    store.put("acc_1/job_2/document.pdf", b"%PDF-1.7 named", "application/pdf")
+    response = httpx.get(store.presigned_url("acc_1/job_2/document.pdf", 60, filename, "application/pdf"))
+    assert response.status_code == 200 and response.content == b"%PDF-1.7 named"
+    raw = response.headers["content-disposition"]
+    kind, params = parse_options_header(raw)
+    assert kind == "attachment" and "filename*=UTF-8''" in raw
+    assert params["filename"] == safe_filename(filename, None, extension="")
+    assert params["filename"] == filename or '"' in filename
 
 
 def test_presigned_urls_use_the_public_endpoint(moto: MotoServer, tmp_path: Path) -> None:
