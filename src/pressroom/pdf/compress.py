@@ -68,6 +68,8 @@ def _recompress(raw: pikepdf.Object, quality: int, max_dpi: int | None, page_w_i
         pil = image.as_pil_image()
     except (pikepdf.PdfError, NotImplementedError, ValueError, OSError, pikepdf.UnsupportedImageTypeError):
         return 0
+    except Image.DecompressionBombError:  # a JPEG declaring more pixels than PIL decodes: left as it is
+        return 0
     before = len(raw.read_raw_bytes())
     if max_dpi:
         scale = min(1.0, max_dpi * page_w_in / pil.width, max_dpi * page_h_in / pil.height)

@@ -39,7 +39,7 @@ from pressroom.pdf import (
     split,
     watermark,
 )
-from pressroom.pdf.safeopen import open_pdf
+from pressroom.pdf.safeopen import apply_qpdf_limits, check_decoded_size, open_pdf
 from pressroom.pdf.sign import SignRequest
 
 
@@ -148,10 +148,15 @@ class Encryption:
     caller_adds_dictionary: bool = False
 
 
+# What the streams of one request's PDFs may inflate to, in total (``pdf.max_decoded_bytes``).
+DEFAULT_MAX_DECODED_BYTES = 1 << 30
+
+
 @dataclass
 class Plan:
     sources: list[SourcePdf]
     max_pages: int = 10_000
+    max_decoded_bytes: int = DEFAULT_MAX_DECODED_BYTES
     split: str | None = None
     attachments: list[Attachment] = field(default_factory=list)
     metadata: dict[str, Any] | None = None
@@ -175,6 +180,13 @@ def openssl_aes256(plan: Plan) -> bool:
     """Whether the encryption is written by :mod:`aes256` (OpenSSL) rather than by qpdf's writer: AES-256
     in a plain write. A compressing write (object streams, recompressed streams) stays with qpdf."""
     return plan.encrypt is not None and plan.encrypt.algorithm == "aes256" and plan.compress is None
+
+
+def decodes_streams(plan: Plan) -> bool:
+    """Whether a step of ``plan`` decodes the documents' streams: a watermark (qpdf parses the page
+    content it wraps), PDF/A and Factur-X (the validator parses content), compress (every stream is
+    inflated and deflated again). Merge, split, embed, metadata, encrypt and sign copy streams as they are."""
+    return bool(plan.watermarks or plan.test_mode or plan.pdfa or plan.facturx is not None or plan.compress)
 
 
 def check_compatible(plan: Plan) -> None:
@@ -203,9 +215,13 @@ def run(plan: Plan) -> Result:
     report: dict[str, Any] = {"bytes_in": sum(s.length for s in plan.sources), "steps": []}
     steps: list[str] = report["steps"]
     documents: list[pikepdf.Pdf] = []
+    apply_qpdf_limits(plan.max_decoded_bytes)
+    decoded = 0
     try:
         for source in plan.sources:
             documents.append(source.open(plan.max_pages))
+            if decodes_streams(plan):  # measured before anything inflates them, against one budget
+                decoded = check_decoded_size(documents[-1], plan.max_decoded_bytes, decoded)
         pdf = merge.merge(documents)
         if len(documents) > 1:
             steps.append("merge")
@@ -228,7 +244,7 @@ def run(plan: Plan) -> Result:
             metadata.set_metadata(pdf, plan.metadata)
             steps.append("metadata")
         for mark in plan.watermarks:
-            _watermark(pdf, mark)
+            decoded = _watermark(pdf, mark, plan.max_decoded_bytes, decoded)
         if plan.watermarks:
             steps.append("watermark")
         if plan.test_mode:
@@ -274,7 +290,8 @@ def _page_cap(pdf: pikepdf.Pdf, max_pages: int) -> None:
         )
 
 
-def _watermark(pdf: pikepdf.Pdf, mark: Watermark) -> None:
+def _watermark(pdf: pikepdf.Pdf, mark: Watermark, max_decoded_bytes: int, decoded: int) -> int:
+    """Apply ``mark``; returns the plan's running decoded total, a PDF overlay's streams counted in."""
     indices = split.parse_pages(mark.pages, len(pdf.pages)) if mark.pages else None
     if mark.kind == "text":
         text = watermark.TextMark(
@@ -286,7 +303,8 @@ def _watermark(pdf: pikepdf.Pdf, mark: Watermark) -> None:
             position=mark.position,  # type: ignore[arg-type]
         )
         watermark.apply_mark(pdf, text, indices)
-    elif mark.kind == "image":
+        return decoded
+    if mark.kind == "image":
         assert mark.data is not None
         image = watermark.ImageMark(
             image=mark.data,
@@ -297,10 +315,12 @@ def _watermark(pdf: pikepdf.Pdf, mark: Watermark) -> None:
             position=mark.position,  # type: ignore[arg-type]
         )
         watermark.apply_mark(pdf, image, indices)
-    else:
-        assert mark.data is not None
-        with open_pdf(mark.data, mark.password) as overlay:
-            watermark.apply_pdf_overlay(pdf, overlay, mark.page, indices)
+        return decoded
+    assert mark.data is not None
+    with open_pdf(mark.data, mark.password) as overlay:
+        decoded = check_decoded_size(overlay, max_decoded_bytes, decoded)
+        watermark.apply_pdf_overlay(pdf, overlay, mark.page, indices)
+    return decoded
 
 
 def _archive_or_save(pdf: pikepdf.Pdf, plan: Plan, save_kwargs: dict[str, Any], report: dict[str, Any]) -> bytes:
@@ -362,13 +382,21 @@ def _aes256(pdf: pikepdf.Pdf, spec: Encryption, *, signing: bool) -> bytes:
     return aes256.add_to_trailer(data, dictionary)
 
 
-def page_count(data: bytes, password: str | None = None) -> int:
+def page_count(data: bytes, password: str | None = None, max_decoded_bytes: int = DEFAULT_MAX_DECODED_BYTES) -> int:
     """Pages of a PDF (sandboxed like everything else that parses tenant bytes)."""
+    apply_qpdf_limits(max_decoded_bytes)
     with open_pdf(data, password) as pdf:
         return len(pdf.pages)
 
 
-def render_preview(data: bytes, page: int, dpi: int, password: str | None = None) -> tuple[bytes, int, int]:
+def render_preview(
+    data: bytes, page: int, dpi: int, password: str | None = None, max_decoded_bytes: int = DEFAULT_MAX_DECODED_BYTES
+) -> tuple[bytes, int, int]:
+    """A page as PNG. PDFium inflates whatever the page uses, so the document's decoded size is measured
+    first (with qpdf, under the same limit as every operation)."""
+    apply_qpdf_limits(max_decoded_bytes)
+    with open_pdf(data, password) as pdf:
+        check_decoded_size(pdf, max_decoded_bytes)
     return preview.render_png(data, page, dpi, password)
 
 

@@ -8,6 +8,12 @@ with an address-space limit (``RLIMIT_AS``) and a wall-clock deadline enforced b
   worker (413 ``PDF_LIMIT_EXCEEDED``), or the worker dies and is replaced (same answer);
 * a parser loop hits the deadline -> the parent kills that one worker and starts a fresh one
   (422 ``PDF_TIMEOUT``);
+* a stream that inflates beyond ``max_decoded_bytes`` (a Flate bomb: 10 KB that inflate to 4 GB) is
+  refused before any step decodes it (413 ``PDF_LIMIT_EXCEEDED``, ``details.limit = "decoded_bytes"``):
+  :func:`check_decoded_size` measures what the document's streams inflate to, counting and discarding
+  the output as it goes, and stops at the limit. The memory limit alone would not do it: qpdf decodes
+  streams piecewise, so a bomb recompressed by qpdf never exceeds it - it just runs for minutes;
+
 * the server process and its other jobs never notice.
 
 Workers are forked from a forkserver that has already imported the PDF stack, so replacing one costs
@@ -27,12 +33,14 @@ import re
 import resource
 import threading
 import time
+import zlib
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from multiprocessing.context import BaseContext
 from typing import Any, BinaryIO, TypeVar
 
 import pikepdf
+from PIL import Image
 
 from pressroom.core.errors import (
     InvalidPdf,
@@ -77,6 +85,8 @@ def _checked(source: _Source, password: str | None, max_pages: int | None) -> pi
     except InvalidPdf:
         raise
     except (pikepdf.PdfError, ValueError, RuntimeError) as exc:
+        if limit_hit(exc):  # an object or cross-reference stream that inflates beyond qpdf's per-stream limit
+            raise decoded_limit_error(None) from None
         raise InvalidPdf(f"The PDF cannot be read: {_short(exc)}", details={"reason": _short(exc)}) from None
     try:
         count = len(pdf.pages)
@@ -164,6 +174,128 @@ def _short(exc: BaseException) -> str:
     return _STREAM_PREFIX.sub("", text)[:300]
 
 
+# -- decoded size ------------------------------------------------------------------------------------------
+# Filters whose output only an image decoder produces (qpdf leaves them encoded; PDFium and PIL bound them
+# by the image's declared size). Filters before them in a chain are decoded and counted.
+_IMAGE_CODECS = frozenset({"/DCTDecode", "/JPXDecode", "/JBIG2Decode", "/CCITTFaxDecode"})
+_INFLATE_CHUNK = 1 << 20
+_QPDF_MAX_LIMIT = 0xFFFFFFFF
+
+
+class _OverBudget(Exception):
+    pass
+
+
+def apply_qpdf_limits(max_decoded_bytes: int) -> None:
+    """qpdf's own per-stream decode limits, as a second line behind :func:`check_decoded_size`: any stream
+    qpdf decodes (object and cross-reference streams while opening, content streams for a watermark or
+    PDF/A, every stream of a compressing write) stops at ``max_decoded_bytes`` with a "limit exceeded"
+    error or warning instead of inflating on. The setting is process-wide: it is meant for the sandbox
+    workers, which run one call at a time. qpdf takes a 32-bit value: a larger setting is capped there (the
+    measure itself still applies the setting)."""
+    limit = min(max_decoded_bytes, _QPDF_MAX_LIMIT)
+    pikepdf.settings.set_qpdf_limits(
+        flate_max_memory=limit, run_length_max_memory=limit, png_max_memory=limit, tiff_max_memory=limit
+    )
+
+
+def limit_hit(exc: BaseException) -> bool:
+    """Whether qpdf failed because one of its decode limits was reached ("PL_Flate memory limit exceeded")."""
+    return "limit exceeded" in str(exc).lower()
+
+
+def decoded_limit_error(max_decoded_bytes: int | None) -> PdfLimitExceeded:
+    details: dict[str, Any] = {"limit": "decoded_bytes"}
+    if max_decoded_bytes is not None:
+        details["max_decoded_bytes"] = max_decoded_bytes
+    suffix = f" ({max_decoded_bytes} bytes)" if max_decoded_bytes is not None else ""
+    return PdfLimitExceeded(f"The PDF's streams decompress to more than the limit{suffix}", details=details)
+
+
+def check_decoded_size(pdf: pikepdf.Pdf, max_decoded_bytes: int, counted: int = 0) -> int:
+    """Refuse ``pdf`` (413 ``PDF_LIMIT_EXCEEDED``) when its streams inflate to more than ``max_decoded_bytes``
+    in total, with ``counted`` bytes already decoded from the request's other documents; returns the new
+    running total otherwise.
+
+    Run before any step that decodes streams (rendering a preview, recompressing, PDF/A, a watermark).
+    Flate chains - what bombs are made of - are inflated here a megabyte at a time and the output is
+    counted and dropped, so measuring a 4 GB bomb costs a few megabytes and stops at the limit. Other
+    filters are decoded by qpdf, whose per-stream limits (:func:`apply_qpdf_limits`) bound them.
+    Unfiltered streams cost no more than the file's own size and are not counted.
+    """
+    total = counted
+    seen: set[tuple[int, int]] = set()
+    for obj in pdf.objects:
+        if not isinstance(obj, pikepdf.Stream):
+            continue
+        if obj.objgen in seen:  # pikepdf can list an object twice (one made indirect again): count it once
+            continue
+        seen.add(obj.objgen)
+        filters = _filters(obj)
+        decoded = filters[: next((i for i, name in enumerate(filters) if name in _IMAGE_CODECS), len(filters))]
+        if not decoded:
+            continue
+        remaining = max_decoded_bytes - total
+        try:
+            if all(name in ("/FlateDecode", "/Fl") for name in decoded):
+                total += _inflated_size(obj.read_raw_bytes(), len(decoded), remaining)
+            else:
+                total += _qpdf_decoded_size(obj)
+        except _OverBudget:
+            raise decoded_limit_error(max_decoded_bytes) from None
+        if total > max_decoded_bytes:
+            raise decoded_limit_error(max_decoded_bytes)
+    return total
+
+
+def _filters(stream: pikepdf.Stream) -> list[str]:
+    value = stream.get("/Filter")
+    if value is None:
+        return []
+    if isinstance(value, pikepdf.Array):
+        return [str(item) for item in value if isinstance(item, pikepdf.Name)]
+    return [str(value)] if isinstance(value, pikepdf.Name) else []
+
+
+def _inflated_size(raw: bytes, layers: int, budget: int) -> int:
+    """What ``layers`` nested Flate filters make of ``raw``, counted without keeping it; :class:`_OverBudget`
+    past ``budget``. Corrupt data counts what inflated before the error (qpdf would stop there too)."""
+    decoders = [zlib.decompressobj() for _ in range(layers)]
+    total = 0
+
+    def feed(level: int, data: bytes) -> None:
+        nonlocal total
+        decoder = decoders[level]
+        pending = data
+        while not decoder.eof:
+            out = decoder.decompress(pending, _INFLATE_CHUNK)
+            pending = decoder.unconsumed_tail
+            if out:
+                if level == layers - 1:
+                    total += len(out)
+                    if total > budget:
+                        raise _OverBudget
+                else:
+                    feed(level + 1, out)
+            if not pending and len(out) < _INFLATE_CHUNK:  # input used up and no output left in zlib
+                return
+
+    with contextlib.suppress(zlib.error):
+        feed(0, raw)
+    return total
+
+
+def _qpdf_decoded_size(stream: pikepdf.Stream) -> int:
+    """Decoded size of a chain with other filters (LZW, RunLength, ASCII85...), decoded by qpdf under its
+    per-stream limits (qpdf leaves a chain it cannot decode entirely, e.g. one ending in DCT, as it is)."""
+    try:
+        return len(stream.read_bytes(pikepdf.StreamDecodeLevel.generalized))
+    except pikepdf.PikepdfError as exc:
+        if limit_hit(exc):
+            raise _OverBudget from None
+        return 0  # undecodable: no step will expand it either
+
+
 # -- the sandbox ---------------------------------------------------------------------------------------
 def _serve(conn: Connection, memory_limit_bytes: int) -> None:
     """Worker loop: receive (function, args), send back ("ok", result) or ("error", code, message, details)."""
@@ -186,8 +318,14 @@ def _serve(conn: Connection, memory_limit_bytes: int) -> None:
             reply = ("error", PdfLimitExceeded.code, "Processing the PDF exceeds the memory limit", {"limit": "memory"})
         except RecursionError:
             reply = ("error", InvalidPdf.code, "The PDF structure is nested too deeply", {"reason": "recursion"})
-        except pikepdf.PdfError as exc:
-            reply = ("error", InvalidPdf.code, f"The PDF cannot be processed: {_short(exc)}", None)
+        except Image.DecompressionBombError as exc:  # an image declaring more pixels than PIL decodes
+            reply = ("error", PdfLimitExceeded.code, f"An image is too large: {_short(exc)}", {"limit": "pixels"})
+        except pikepdf.PikepdfError as exc:  # incl. QpdfRuntimeError, which is not a PdfError
+            if limit_hit(exc):
+                error = decoded_limit_error(None)
+                reply = ("error", error.code, error.message, error.details)
+            else:
+                reply = ("error", InvalidPdf.code, f"The PDF cannot be processed: {_short(exc)}", None)
         except Exception as exc:  # reported to the job as an internal error with its type, never swallowed
             reply = ("error", "INTERNAL_ERROR", f"{type(exc).__name__}: {_short(exc)}", None)
         try:

@@ -251,11 +251,17 @@ def test_corrupt_files_are_invalid_pdf(sandbox: Sandbox, name: str, error: type[
 
 def test_bombs_fail_cleanly_and_the_sandbox_lives_on(sandbox: Sandbox) -> None:
     bomb = fixture("flate_bomb.pdf")
+    limit = 64 << 20  # pdf.max_decoded_bytes, small so that measuring stays well inside the 8 s deadline
     started = time.monotonic()
-    with pytest.raises(PdfLimitExceeded):  # PDFium expands the 4 GiB content stream: memory limit
-        sandbox.run(pipeline.render_preview, bomb, 1, 72)
-    with pytest.raises(PdfTimeout):  # qpdf streams the expansion: the time limit stops it
-        run(sandbox, pipeline.Plan(sources=[pipeline.SourcePdf(bomb)], compress=pipeline.Compression()))
+    # The 4 GiB content stream is measured up to the limit before PDFium or qpdf expand it (issue #12).
+    with pytest.raises(PdfLimitExceeded) as previewed:
+        sandbox.run(pipeline.render_preview, bomb, 1, 72, None, limit)
+    assert previewed.value.details["limit"] == "decoded_bytes"
+    with pytest.raises(PdfLimitExceeded) as compressed:
+        plan = pipeline.Plan(sources=[pipeline.SourcePdf(bomb)], compress=pipeline.Compression())
+        plan.max_decoded_bytes = limit
+        run(sandbox, plan)
+    assert compressed.value.details["limit"] == "decoded_bytes"
     with pytest.raises(PdfLimitExceeded) as pages:
         run(sandbox, pipeline.Plan(sources=[pipeline.SourcePdf(many_pages_pdf())]))
     assert pages.value.details["pages"] == 100_000
@@ -264,6 +270,18 @@ def test_bombs_fail_cleanly_and_the_sandbox_lives_on(sandbox: Sandbox) -> None:
     merged = run(sandbox, pipeline.Plan(sources=[pipeline.SourcePdf(bomb), pipeline.SourcePdf(text_pdf(["ok"]))]))
     assert merged.pages == 2 and len(merged.data) < 10_000
     assert sandbox.run(pipeline.page_count, text_pdf(["still alive"])) == 1
+
+
+def test_a_call_past_the_deadline_is_killed_and_its_worker_replaced() -> None:
+    """Whatever outlives ``pdf.timeout_s`` (a parser loop) is a 422 PDF_TIMEOUT; the next call runs."""
+    box = Sandbox(workers=1, memory_limit_mb=512, timeout_s=1)
+    box.start()
+    try:
+        with pytest.raises(PdfTimeout):
+            box.run(time.sleep, 30)
+        assert box.run(pipeline.page_count, text_pdf(["after the timeout"])) == 1
+    finally:
+        box.close()
 
 
 def test_sources_read_from_local_files_and_byte_ranges(sandbox: Sandbox, tmp_path: Path) -> None:
