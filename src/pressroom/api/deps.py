@@ -84,5 +84,11 @@ def require_admin(principal: Principal = Depends(current_principal)) -> Principa
     return principal
 
 
-async def page_params(limit: int = Query(default=20, ge=1, le=100), offset: int = Query(default=0, ge=0)) -> PageParams:
+# Past int64 an offset used to reach the database driver and fail there (500); no list is this long.
+MAX_OFFSET = 2**31 - 1
+
+
+async def page_params(
+    limit: int = Query(default=20, ge=1, le=100), offset: int = Query(default=0, ge=0, le=MAX_OFFSET)
+) -> PageParams:
     return PageParams(limit=limit, offset=offset)

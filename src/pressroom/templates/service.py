@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from pressroom.core.errors import FolderNotFound, TemplateNotFound
+from pressroom.core.errors import ExternalIdConflict, FolderNotFound, TemplateNotFound
 from pressroom.core.ids import new_id
 from pressroom.db.models import Template
 from pressroom.db.session import Database
@@ -18,12 +19,23 @@ from pressroom.templating import handlebars
 from pressroom.webhooks.outbox import emit
 
 
-def check_syntax(body: str, options: dict[str, Any]) -> None:
-    """Compile everything that is Handlebars so a broken template fails at save time (422, line/col)."""
-    handlebars.compile(body)
+def check_syntax(body: str, options: dict[str, Any], limits: handlebars.Limits | None = None) -> None:
+    """Compile everything that is Handlebars so a broken template fails at save time (422, line/col).
+
+    Under ``limits`` (tag count, then the render's time budget): a template too big to compile is refused
+    here in bounded time (422 ``TEMPLATE_TOO_LARGE``), not stored to fail every render."""
+    handlebars.compile(body, limits=limits)
     for key in ("header_html", "footer_html"):
         if options.get(key):
-            handlebars.compile(options[key])
+            handlebars.compile(options[key], limits=limits)
+
+
+def _external_id_taken(external_id: str, holder_id: str | None) -> ExternalIdConflict:
+    """PATCH cannot move an external_id onto a second template: the key names one template (409)."""
+    details: dict[str, Any] = {"external_id": external_id}
+    if holder_id is not None:
+        details["template_id"] = holder_id
+    return ExternalIdConflict(f"Another template already has external_id {external_id!r}", details=details)
 
 
 def _announce(session: Session, template: Template, event: str) -> None:
@@ -34,8 +46,9 @@ def _announce(session: Session, template: Template, event: str) -> None:
 
 
 class TemplateService:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, limits: handlebars.Limits | None = None) -> None:
         self.db = db
+        self.limits = limits or handlebars.Limits()
 
     def create(self, account_id: str, data: TemplateCreate) -> tuple[Template, bool]:
         """Create, or update in place when ``external_id`` names an existing template (upsert).
@@ -43,11 +56,24 @@ class TemplateService:
         Returns the template and whether it was created.
         """
         options = data.options.model_dump(exclude_defaults=True)
-        check_syntax(data.body, options)
+        check_syntax(data.body, options, self.limits)
+        try:
+            return self._create_or_update(account_id, data, options)
+        except IntegrityError:
+            if data.external_id is None:
+                raise
+            # A concurrent create inserted this external_id between our read and our insert, and the unique
+            # constraint refused ours. Once more, in a fresh transaction: the upsert now finds theirs.
+            return self._create_or_update(account_id, data, options)
+
+    def _create_or_update(
+        self, account_id: str, data: TemplateCreate, options: dict[str, Any]
+    ) -> tuple[Template, bool]:
         with self.db.session() as session:
             self._check_folder(session, account_id, data.folder_id)
             repo = TemplateRepository(session)
-            existing = repo.by_external_id(account_id, data.external_id) if data.external_id else None
+            # `is not None`: any external_id is a key (a falsy "" used to skip the lookup, then collide: 500).
+            existing = repo.by_external_id(account_id, data.external_id) if data.external_id is not None else None
             if existing is not None:
                 for field in ("name", "body", "css", "sample_data", "folder_id"):
                     setattr(existing, field, getattr(data, field))
@@ -93,18 +119,30 @@ class TemplateService:
         changes = data.model_dump(exclude_unset=True)
         if "options" in changes and data.options is not None:
             changes["options"] = data.options.model_dump(exclude_defaults=True)
-        with self.db.session() as session:
-            template = TemplateRepository(session).get(account_id, template_id)
-            if template is None:
-                raise TemplateNotFound()
-            check_syntax(changes.get("body", template.body), changes.get("options", template.options))
-            if "folder_id" in changes:
-                self._check_folder(session, account_id, changes["folder_id"])
-            for field, value in changes.items():
-                setattr(template, field, value)
-            session.flush()
-            _announce(session, template, "template.updated")
-            return template
+        try:
+            with self.db.session() as session:
+                repo = TemplateRepository(session)
+                template = repo.get(account_id, template_id)
+                if template is None:
+                    raise TemplateNotFound()
+                check_syntax(changes.get("body", template.body), changes.get("options", template.options), self.limits)
+                if "folder_id" in changes:
+                    self._check_folder(session, account_id, changes["folder_id"])
+                external_id = changes.get("external_id")
+                if external_id is not None:
+                    holder = repo.by_external_id(account_id, external_id)
+                    if holder is not None and holder.id != template.id:
+                        raise _external_id_taken(external_id, holder.id)
+                for field, value in changes.items():
+                    setattr(template, field, value)
+                session.flush()
+                _announce(session, template, "template.updated")
+                return template
+        except IntegrityError:
+            if changes.get("external_id") is None:
+                raise
+            # Another request gave this external_id to another template after our check.
+            raise _external_id_taken(changes["external_id"], None) from None
 
     def delete(self, account_id: str, template_id: str) -> None:
         with self.db.session() as session:

@@ -15,20 +15,24 @@ data are never called). See ``docs/templates.md``.
 from __future__ import annotations
 
 import builtins
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .errors import TemplateRuntimeError, TemplateSyntaxError
+from .errors import CompileBudgetExceeded, TemplateLimitExceeded, TemplateRuntimeError, TemplateSyntaxError
 from .jsvalues import SafeString, escape_expression
 from .parser import parse
 from .runtime import DOC_HELPER, HelperOptions, Limits, LinkedTemplate, link, render_linked
 
 __all__ = [
+    "DEFAULT_COMPILE_BUDGET_S",
     "DOC_HELPER",
+    "CompileBudgetExceeded",
     "HelperOptions",
     "Limits",
     "SafeString",
     "Template",
+    "TemplateLimitExceeded",
     "TemplateRuntimeError",
     "TemplateSyntaxError",
     "compile",
@@ -37,6 +41,10 @@ __all__ = [
 ]
 
 Helper = Callable[..., Any]
+
+#: What a compile may take when its limits set no ``time_budget`` (the default of ``templates.time_budget_s``):
+#: compiling is never unbounded, even where a render is.
+DEFAULT_COMPILE_BUDGET_S = 10.0
 
 
 def _builtin_helpers() -> dict[str, Helper]:
@@ -90,9 +98,41 @@ def compile(
     A syntax error in the main template raises :class:`TemplateSyntaxError` here. A syntax error in a partial
     is raised when that partial is first rendered (like handlebars.js, which compiles partials lazily), or
     here when ``strict_partials=True``.
+
+    Compiling is bounded like rendering, cheapest check first: more than ``limits.max_tags`` tags in the
+    template and its partials is refused before anything is parsed; nesting beyond ``MAX_NESTING`` fails as
+    soon as the parser reaches it; and the whole compile runs under ``limits.time_budget`` (the render's
+    budget; :data:`DEFAULT_COMPILE_BUDGET_S` if unset). Both limits raise :class:`TemplateLimitExceeded`
+    (422 ``TEMPLATE_TOO_LARGE``).
     """
     if not isinstance(source, str):
         raise TypeError("template source must be a str")
+    limits = limits or Limits()
+    sources = [source, *(p for p in (partials or {}).values() if isinstance(p, str))]
+    tags = sum(text.count("{{") for text in sources)  # C speed, and before any parsing
+    if tags > limits.max_tags:
+        raise TemplateLimitExceeded(
+            f"The template has {tags} tags ({{{{...}}}}); the limit is {limits.max_tags}",
+            limit="tags",
+            tags=tags,
+            max_tags=limits.max_tags,
+        )
+    budget = limits.time_budget if limits.time_budget is not None else DEFAULT_COMPILE_BUDGET_S
+    deadline = time.monotonic() + budget
+    try:
+        return _compile(source, partials, helpers, limits, strict_partials, deadline)
+    except CompileBudgetExceeded as exc:  # the lexer knows where it stopped; the budget is known here
+        raise CompileBudgetExceeded(line=exc.line, column=exc.column, template=exc.template, budget_s=budget) from None
+
+
+def _compile(
+    source: str,
+    partials: Mapping[str, str | Template] | None,
+    helpers: Mapping[str, Helper] | None,
+    limits: Limits,
+    strict_partials: bool,
+    deadline: float,
+) -> Template:
     user = dict(helpers or {})
     for name, fn in user.items():
         if not callable(fn):
@@ -107,13 +147,13 @@ def compile(
         if not isinstance(partial, str):
             raise TypeError(f"partial {name!r} must be a str or a Template")
         try:
-            linked_partials[name] = link(parse(partial, name), effective, user_names, name)
+            linked_partials[name] = link(parse(partial, name, deadline=deadline), effective, user_names, name)
         except TemplateSyntaxError as exc:
             if strict_partials:
                 raise
             linked_partials[name] = exc
-    linked = link(parse(source), effective, user_names, None)
-    return Template(source, linked, linked_partials, limits or Limits())
+    linked = link(parse(source, deadline=deadline), effective, user_names, None)
+    return Template(source, linked, linked_partials, limits)
 
 
 def render(

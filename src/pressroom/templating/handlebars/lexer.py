@@ -7,12 +7,18 @@ from __future__ import annotations
 
 import bisect
 import re
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
-from .errors import TemplateSyntaxError
+from .errors import CompileBudgetExceeded, TemplateSyntaxError
 from .jsvalues import JS_WS
 
-__all__ = ["Token", "line_col", "tokenize"]
+__all__ = ["Token", "iter_tokens", "line_col", "tokenize"]
+
+# The clock is read once per this many tokens: cheap, and a token costs microseconds, so the budget is
+# overshot by far less than a millisecond.
+_CLOCK_EVERY = 256
 
 WS = f"[{JS_WS}]"
 _ID_CHARS = f'[^{JS_WS}!"#%-,./;->@\\[-\\^`{{-~]'
@@ -105,9 +111,19 @@ def line_col(source: str, pos: int) -> tuple[int, int]:
     return _Lines(source)(pos)
 
 
-def tokenize(source: str, template: str | None = None) -> list[Token]:
+def tokenize(source: str, template: str | None = None, *, deadline: float | None = None) -> list[Token]:
     """Split ``source`` into tokens exactly as handlebars.js' jison lexer does."""
-    tokens: list[Token] = []
+    return list(iter_tokens(source, template, deadline=deadline))
+
+
+def iter_tokens(source: str, template: str | None = None, *, deadline: float | None = None) -> Iterator[Token]:
+    """The tokens of ``source`` one at a time, as the parser asks for them (jison's lexer is lazy too): a
+    parse error, e.g. nesting too deep, is raised as soon as it is reached, without lexing the rest.
+
+    ``deadline`` (``time.monotonic()``) bounds the lexing and the parsing that pulls it:
+    :class:`CompileBudgetExceeded` past it.
+    """
+    count = 0
     stack = ["INITIAL"]
     pos = 0
     n = len(source)
@@ -185,13 +201,15 @@ def tokenize(source: str, template: str | None = None) -> list[Token]:
                 kind = "ID"
         if kind is not None:
             line, col = _line_col(start)
-            tokens.append(Token(kind, text, start, end, line, col))
+            yield Token(kind, text, start, end, line, col)
             if kind == "EOF":
-                return tokens
+                return
+            count += 1
+            if deadline is not None and count % _CLOCK_EVERY == 0 and time.monotonic() > deadline:
+                raise CompileBudgetExceeded(line=line, column=col, template=template)
         if end == pos and kind is None and action != "!content":
             # zero-width match that produced no token would loop forever (cannot happen with these rules)
             raise AssertionError("lexer made no progress")  # pragma: no cover
         pos = end
         if pos > n:  # pragma: no cover - defensive
             break
-    return tokens

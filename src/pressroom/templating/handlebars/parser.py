@@ -30,7 +30,7 @@ from .ast import (
     UndefinedLit,
 )
 from .errors import TemplateSyntaxError
-from .lexer import Token, tokenize
+from .lexer import Token, iter_tokens
 from .whitespace import WhitespaceControl
 
 __all__ = ["MAX_NESTING", "expr_original", "parse"]
@@ -120,21 +120,27 @@ class _InverseAndProgram:
 
 
 class _Parser:
-    def __init__(self, source: str, template: str | None) -> None:
+    def __init__(self, source: str, template: str | None, deadline: float | None = None) -> None:
         self.template = template
-        self.tokens = tokenize(source, template)
-        self.i = 0
+        # Tokens are pulled as the grammar needs them (at most two ahead): a template 1e5 blocks deep fails
+        # at block 101 instead of after lexing all of it, and the lexer's deadline bounds the parse too.
+        self._source = iter_tokens(source, template, deadline=deadline)
+        self._ahead: list[Token] = []
         self.nesting = 0
 
     # -- token helpers -------------------------------------------------------------------------------------
     def peek(self, k: int = 0) -> Token:
-        j = self.i + k
-        return self.tokens[j] if j < len(self.tokens) else self.tokens[-1]
+        ahead = self._ahead
+        while len(ahead) <= k:
+            if ahead and ahead[-1].kind == "EOF":
+                return ahead[-1]  # past the end: EOF again, as before
+            ahead.append(next(self._source))
+        return ahead[k]
 
     def next(self) -> Token:
-        tok = self.tokens[self.i]
-        if self.i < len(self.tokens) - 1:
-            self.i += 1
+        tok = self.peek()
+        if tok.kind != "EOF":
+            self._ahead.pop(0)
         return tok
 
     def error(self, message: str, where: Token | Loc) -> TemplateSyntaxError:
@@ -449,8 +455,9 @@ class _Parser:
         return PathExpr(data, depth, dig, original, loc)
 
 
-def parse(source: str, template: str | None = None) -> Program:
-    """Parse ``source`` into a :class:`Program` (whitespace control already applied)."""
-    program = _Parser(source, template).parse_root()
+def parse(source: str, template: str | None = None, *, deadline: float | None = None) -> Program:
+    """Parse ``source`` into a :class:`Program` (whitespace control already applied); ``deadline``
+    (``time.monotonic()``) bounds lexing and parsing (:class:`~.errors.CompileBudgetExceeded`)."""
+    program = _Parser(source, template, deadline).parse_root()
     WhitespaceControl().accept_root(program)
     return program

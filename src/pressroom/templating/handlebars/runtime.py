@@ -66,10 +66,14 @@ class Limits:
     max_output_chars: int = 20 * 1024 * 1024
     #: Maximum nesting of partial calls (recursion guard).
     max_partial_depth: int = 64
-    #: Wall-clock budget for one render, in seconds; ``None`` = unlimited.
+    #: Wall-clock budget for one render, in seconds; ``None`` = unlimited. Compiling (``compile``) gets the
+    #: same budget (``DEFAULT_COMPILE_BUDGET_S`` when this is ``None``).
     time_budget: float | None = None
     #: Maximum number of block-program executions (loop iterations, partial calls...) per render.
     max_steps: int = 5_000_000
+    #: Maximum number of tags (``{{``) in a template and its partials, counted before anything is parsed:
+    #: compiling costs some 40 us per tag, so this bounds a compile to about 2 s on its own.
+    max_tags: int = 50_000
 
 
 # ----------------------------------------------------------------------------------------------------------
