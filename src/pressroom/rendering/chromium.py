@@ -21,6 +21,15 @@ redirects re-checked, size cap) and handed to the page with ``route.fulfill`` - 
 opens a connection. As defence in depth Chromium is launched with a dead proxy and a resolver that
 resolves nothing, so traffic that escapes interception (WebSockets from workers, preconnects, WebRTC)
 cannot reach anything either.
+
+Resources (docs/rendering.md, "Resource limits"): images whose header declares more than
+``max_image_pixels`` fail the render (422 ``RENDER_RESOURCE_LIMIT``) before Chromium decodes them -
+``data:`` URLs are read from the document, everything else in the route handler; a page's JS heap is
+capped (``--js-flags=--max-old-space-size``) and a watchdog kills a renderer process whose resident size
+passes ``max_memory_mb`` (typed arrays, canvases and DOM live outside the JS heap). A page whose renderer
+died that way fails with the same code, and the browser it ran in is replaced. SVG ``<use>`` expansion is
+bounded before rendering (rendering/limits.py). A sync request's ``deadline`` covers its queue wait and
+the render (rendering/deadline.py).
 """
 
 from __future__ import annotations
@@ -58,6 +67,7 @@ from pressroom.core.errors import (
     PressroomError,
     QueueFull,
     RenderFailed,
+    RenderResourceLimit,
     RenderTimeout,
     ValidationFailed,
 )
@@ -77,6 +87,13 @@ from pressroom.rendering.base import (
     to_inches,
 )
 from pressroom.rendering.frameworks import builtin_asset
+from pressroom.rendering.limits import (
+    image_limit_error,
+    image_too_large,
+    oversized_data_images,
+    svg_use_warning,
+    tame_svg_use,
+)
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +117,10 @@ CLOSE_DELAY_S = 0.05
 # the warm-up costs ~50 ms of CPU and saves a render ~30 ms. Worth it between requests (the next render is
 # faster); a loss when renders follow each other closely (a worker draining a queue), where CPU is the bound.
 WARM_UP_MIN_IDLE_S = 0.15
+# The memory watchdog looks at the renderer processes this often while renders run.
+MEMORY_WATCH_INTERVAL_S = 0.2
+# Documents larger than this are inspected (data: images, SVG <use>) on a thread, not on the engine loop.
+INSPECT_INLINE_CHARS = 256 * 1024
 
 # Chromium keeps only the last --disable-features switch, so ours must repeat Playwright's own list
 # (tests/unit/rendering checks it still covers the installed Playwright's) before adding:
@@ -280,6 +301,9 @@ class _Scope:
     """The assets the render holding a context may load; set when a render takes the context."""
 
     assets: AssetMap = field(default_factory=dict)
+    # Set by the route handler when a file the page asked for was refused for a resource limit (an
+    # oversized image): the render then fails with it instead of printing a page without the file.
+    violation: RenderResourceLimit | None = None
 
 
 @dataclass(eq=False)
@@ -303,6 +327,7 @@ class _BrowserHandle:
     incoming: asyncio.Future[_Lease] | None = None
     incoming_claimed: bool = False
     refilling: bool = False
+    memory_kills: int = 0  # renderer processes the memory watchdog killed
 
     @property
     def usable(self) -> bool:
@@ -353,6 +378,8 @@ class ChromiumRenderer:
         asset_resolver: AssetResolver | None = None,
         prewarm_contexts: int = 4,
         extra_args: tuple[str, ...] = (),
+        max_memory_mb: int = 1024,
+        max_image_pixels: int = 89_478_485,
     ) -> None:
         self.executable_path = executable_path
         self.slots = concurrency or (os.cpu_count() or 1) * 2
@@ -365,7 +392,14 @@ class ChromiumRenderer:
         self.asset_prefix = asset_prefix
         self.asset_resolver = asset_resolver
         self.prewarm_contexts = max(0, prewarm_contexts)
-        self.launch_args = (*LAUNCH_ARGS, *extra_args)
+        self.max_memory_mb = max_memory_mb
+        self.max_image_pixels = max_image_pixels
+        # The JS heap gets half the page's memory cap: V8 then fails the page itself (a renderer crash)
+        # before the watchdog has to kill it, and the other half is left for images, layout and the DOM.
+        heap = (f"--js-flags=--max-old-space-size={max(64, max_memory_mb // 2)}",) if max_memory_mb else ()
+        self.launch_args = (*LAUNCH_ARGS, *heap, *extra_args)
+        self.memory_kills = 0  # renderer processes killed by the memory watchdog (diagnostics, tests)
+        self._watching = False
         self._semaphore = asyncio.Semaphore(self.slots)
         self._pending = 0  # renders running + waiting for a slot
         self._load_changed = asyncio.Event()  # set when _pending or a pool changes (wakes the refill loop)
@@ -405,6 +439,8 @@ class ChromiumRenderer:
             asset_resolver=asset_resolver,
             prewarm_contexts=render.prewarm_contexts,
             extra_args=tuple(render.extra_args),
+            max_memory_mb=render.max_memory_mb,
+            max_image_pixels=render.max_image_pixels,
         )
 
     # -- lifecycle
@@ -436,37 +472,85 @@ class ChromiumRenderer:
     # -- rendering
 
     async def render_pdf(
-        self, html: str, options: PageOptions, *, timeout_s: float, assets: AssetMap | None = None
+        self,
+        html: str,
+        options: PageOptions,
+        *,
+        timeout_s: float,
+        assets: AssetMap | None = None,
+        deadline: float | None = None,
     ) -> RenderedPdf:
         check_html_size(html, self.max_html_bytes)
-        job = _Job(html, options, pdf_params(options), assets or {})
+        params = pdf_params(options)
+        if len(html) > INSPECT_INLINE_CHARS:
+            html, warnings = await asyncio.to_thread(self._inspect, html, params)
+        else:
+            html, warnings = self._inspect(html, params)
+        job = _Job(html, options, params, assets or {})
         timeout_s = min(timeout_s, self.max_timeout_s)
-        async with self._slot():
+        async with self._slot(deadline):
+            budget = timeout_s if deadline is None else min(timeout_s, deadline - time.monotonic())
             started = time.perf_counter()
-            data = await self._render_with_retry(job, timeout_s)
+            try:
+                if budget <= 0:
+                    raise RenderTimeout()
+                data = await self._render_with_retry(job, budget)
+            except RenderTimeout:
+                raise _timeout(timeout_s, deadline is not None and budget < timeout_s) from None
             elapsed = time.perf_counter() - started
         self._avg_render_s = 0.8 * self._avg_render_s + 0.2 * elapsed
-        return RenderedPdf(data=data, pages=count_pages(data), engine=self.name, render_ms=elapsed * 1000)
+        return RenderedPdf(
+            data=data, pages=count_pages(data), engine=self.name, render_ms=elapsed * 1000, warnings=warnings
+        )
+
+    def _inspect(self, html: str, params: PdfParams) -> tuple[str, tuple[str, ...]]:
+        """Refuse oversized data: images (document and bands); bound SVG <use> expansion (a warning)."""
+        for where, text in (("document", html), ("header/footer", params.header_template + params.footer_template)):
+            for size in oversized_data_images(text, self.max_image_pixels):
+                raise image_limit_error(size, self.max_image_pixels, f"a data: URL in the {where}")
+        html, disabled = tame_svg_use(html)
+        return html, (svg_use_warning(disabled),) if disabled else ()
 
     @contextlib.asynccontextmanager
-    async def _slot(self) -> AsyncIterator[None]:
-        """A page slot; at most ``queue_size`` renders wait for one, the next gets QueueFull (429)."""
+    async def _slot(self, deadline: float | None = None) -> AsyncIterator[None]:
+        """A page slot; at most ``queue_size`` renders wait for one, the next gets QueueFull (429). With a
+        deadline, a render that could not start (and finish) in time by the queue ahead of it and recent
+        render times is refused at once, and one still waiting when the deadline passes gives up: both
+        QueueFull, so that load answers 429 early instead of 504s (or worse) late."""
+        ahead = self._pending - self.slots + 1  # renders to finish before this one gets a slot
+        retry_after = max(1, math.ceil(self._avg_render_s * max(ahead, 1) / self.slots))
+        details = {"concurrency": self.slots, "queue_size": self.queue_size}
         if self._pending >= self.slots + self.queue_size:
-            waiting = self._pending - self.slots + 1
-            retry_after = max(1, math.ceil(self._avg_render_s * waiting / self.slots))
-            raise QueueFull(
-                "Too many renders waiting; retry later",
-                retry_after=retry_after,
-                details={"concurrency": self.slots, "queue_size": self.queue_size},
-            )
+            raise QueueFull("Too many renders waiting; retry later", retry_after=retry_after, details=details)
+        remaining = None if deadline is None else deadline - time.monotonic()
+        if remaining is not None and ahead > 0:
+            expected_wait = self._avg_render_s * ahead / self.slots
+            if expected_wait + self._avg_render_s > remaining:
+                raise QueueFull(
+                    "The render queue is too long for this request's time limit; retry later",
+                    retry_after=retry_after,
+                    details={**details, "expected_wait_s": round(expected_wait, 1)},
+                )
         if self._pending == 0 and self._idle_since is not None:
             self._avg_idle_s = 0.7 * self._avg_idle_s + 0.3 * (time.monotonic() - self._idle_since)
             self._idle_since = None
         self._pending += 1
         self._load_changed.set()
+        self._watch_memory()
         try:
-            async with self._semaphore:
+            try:
+                async with asyncio.timeout(remaining):
+                    await self._semaphore.acquire()
+            except TimeoutError:
+                raise QueueFull(
+                    "No render slot freed up before this request's time limit; retry later",
+                    retry_after=retry_after,
+                    details=details,
+                ) from None
+            try:
                 yield
+            finally:
+                self._semaphore.release()
         finally:
             self._pending -= 1
             if self._pending == 0:
@@ -499,7 +583,20 @@ class ChromiumRenderer:
                 if job.options.emulate_media == "screen":
                     await page.emulate_media(media="screen")
                 await _load(page, job)
+                if lease.scope.violation is not None:
+                    raise lease.scope.violation
                 data = await _print(page, job.params)
+                if lease.scope.violation is not None:
+                    raise lease.scope.violation
+        except RenderResourceLimit:
+            self._spawn(self._recycle(handle, context))
+            raise
+        except asyncio.CancelledError:
+            # The caller is gone (deadline passed, disconnected): its page stops now, not when it is done.
+            if context is None:
+                take.add_done_callback(self._close_late)
+            self._spawn(self._dispose(handle, context))
+            raise
         except TimeoutError:
             if context is None:
                 take.add_done_callback(self._close_late)
@@ -513,9 +610,53 @@ class ChromiumRenderer:
             self._spawn(self._recycle(handle, context))
             if await _died(handle, exc):
                 raise _BrowserDied from exc
+            if _page_crashed(exc):
+                raise self._crashed(handle) from None
             raise RenderFailed(_playwright_message(exc)) from None
         self._spawn(self._recycle(handle, context))  # not on the critical path
         return data
+
+    def _crashed(self, handle: _BrowserHandle) -> RenderResourceLimit:
+        """A page whose renderer died under it: out of memory (V8's heap cap, the watchdog, the kernel).
+        The browser it ran in is replaced - renders already on it finish there - so that whatever the
+        crash left behind in the browser process goes with it."""
+        if handle is self._current:
+            self._current = None
+            self._retire(handle)
+            self._spawn(self._prelaunch())
+        limit = f" ({self.max_memory_mb} MB)" if self.max_memory_mb else ""
+        return RenderResourceLimit(
+            f"The page ran out of the memory a render may use{limit}; its renderer was stopped",
+            details={"limit": "memory", "max_memory_mb": self.max_memory_mb},
+        )
+
+    # -- memory
+
+    def _watch_memory(self) -> None:
+        if self.max_memory_mb and not self._watching:
+            self._watching = True
+            self._spawn(self._memory_watch())
+
+    async def _memory_watch(self) -> None:
+        """While renders run: SIGKILL any renderer process of the browser beyond ``max_memory_mb``
+        resident. Its page crashes and that render fails (RENDER_RESOURCE_LIMIT); other renders, in other
+        processes (one per context), go on. RLIMIT_AS cannot do this: V8 and PartitionAlloc reserve far
+        more address space than they use, and the limit would apply to the browser too."""
+        limit = self.max_memory_mb * 1024 * 1024
+        try:
+            while self._pending > 0:
+                handle = self._current
+                if handle is not None and handle.pid:
+                    for pid, rss in await asyncio.to_thread(_renderer_rss, handle.pid):
+                        if rss > limit:
+                            log.warning("chromium renderer %s at %d MB > %d MB: killed", pid, rss >> 20, limit >> 20)
+                            with contextlib.suppress(ProcessLookupError, PermissionError):
+                                os.kill(pid, signal.SIGKILL)
+                            handle.memory_kills += 1
+                            self.memory_kills += 1
+                await asyncio.sleep(MEMORY_WATCH_INTERVAL_S)
+        finally:
+            self._watching = False
 
     async def _recycle(self, handle: _BrowserHandle, context: BrowserContext | None) -> None:
         """After a render: close its context (never reused), once its caller has had time to answer."""
@@ -717,16 +858,16 @@ class ChromiumRenderer:
             if url.startswith(("data:", "blob:")):
                 await route.fallback()
             elif self.asset_prefix and url.startswith(self.asset_prefix):
-                await self._fulfill_asset(route, url, scope.assets)
+                await self._fulfill_asset(route, url, scope)
             else:
-                await self._fulfill_remote(route, url)
+                await self._fulfill_remote(route, url, scope)
         except PlaywrightError:
             pass  # the context closed under us (render finished or timed out)
 
-    async def _fulfill_asset(self, route: Route, url: str, assets: AssetMap) -> None:
+    async def _fulfill_asset(self, route: Route, url: str, scope: _Scope) -> None:
         """This render's own assets, then the built-in frameworks, then the global resolver hook."""
         key = url.split("#", 1)[0].split("?", 1)[0]  # a query string never selects another file
-        asset = assets.get(key) or builtin_asset(key, self.asset_prefix or ASSET_PREFIX)
+        asset = scope.assets.get(key) or builtin_asset(key, self.asset_prefix or ASSET_PREFIX)
         if asset is None and self.asset_resolver is not None:
             body = await asyncio.to_thread(self.asset_resolver, key)
             if body is not None:
@@ -735,10 +876,25 @@ class ChromiumRenderer:
         if asset is None:
             await route.fulfill(status=404, body=b"")
             return
+        if not await self._within_limits(route, scope, asset.data, asset.content_type, f"asset {key}"):
+            return
         headers = {"content-type": asset.content_type, "access-control-allow-origin": "*"}
         await route.fulfill(status=200, body=asset.data, headers=headers)
 
-    async def _fulfill_remote(self, route: Route, url: str) -> None:
+    async def _within_limits(self, route: Route, scope: _Scope, body: bytes, content_type: str, where: str) -> bool:
+        """An image beyond ``max_image_pixels`` (or a stylesheet carrying one in a data: URL) is not handed
+        to Chromium: the request is aborted and the render fails with the limit (see _render_once)."""
+        size = image_too_large(body, self.max_image_pixels)
+        if size is None and "css" in content_type.lower():
+            found = oversized_data_images(body.decode("utf-8", "replace"), self.max_image_pixels)
+            size = found[0] if found else None
+        if size is None:
+            return True
+        scope.violation = scope.violation or image_limit_error(size, self.max_image_pixels, where)
+        await route.abort("blockedbyclient")
+        return False
+
+    async def _fulfill_remote(self, route: Route, url: str, scope: _Scope) -> None:
         request = route.request
         try:
             result = await self.http.fetch(
@@ -751,6 +907,9 @@ class ChromiumRenderer:
         except PressroomError as exc:
             log.info("render request refused: %s", exc.message)
             await route.abort("blockedbyclient")
+            return
+        content_type = result.headers.get("content-type", "")
+        if not await self._within_limits(route, scope, result.body, content_type, url[:200]):
             return
         headers = {k: v for k, v in result.headers.items() if k.lower() not in _HOP_HEADERS}
         await route.fulfill(status=result.status, headers=headers, body=result.body)
@@ -927,3 +1086,55 @@ async def _died(handle: _BrowserHandle, exc: PlaywrightError) -> bool:
 def _playwright_message(exc: PlaywrightError) -> str:
     lines = (exc.message or str(exc)).strip().splitlines()
     return (lines[0].removeprefix("Error: ")[:500] if lines else "") or "Chromium failed"
+
+
+def _page_crashed(exc: PlaywrightError) -> bool:
+    """A page's renderer died (the browser did not: see _died)."""
+    return "crash" in str(exc).lower()
+
+
+def _timeout(timeout_s: float, by_deadline: bool) -> RenderTimeout:
+    if by_deadline:
+        return RenderTimeout(
+            f"The request's time limit ({timeout_s:g} s, waiting for a render slot included) ran out while rendering",
+            details={"timeout_s": timeout_s, "queued": True},
+        )
+    return RenderTimeout(f"Rendering took longer than {timeout_s:g} s", details={"timeout_s": timeout_s})
+
+
+_PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+def _renderer_rss(browser_pid: int) -> list[tuple[int, int]]:
+    """(pid, resident bytes) of the browser's renderer processes, read from /proc (Linux); [] elsewhere."""
+    parents: dict[int, int] = {}
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return []
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as stat:
+                fields = stat.read().rsplit(b")", 1)[1].split()
+            parents[int(entry)] = int(fields[1])
+        except (OSError, IndexError, ValueError):
+            continue
+    found = []
+    for pid in parents:
+        ancestor, hops = parents.get(pid), 0
+        while ancestor not in (None, 0, 1, browser_pid) and hops < 8:
+            ancestor, hops = parents.get(ancestor or 0), hops + 1
+        if ancestor != browser_pid:
+            continue
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+                if b"--type=renderer" not in cmdline.read():
+                    continue
+            with open(f"/proc/{pid}/statm", "rb") as statm:
+                resident = int(statm.read().split()[1]) * _PAGE_SIZE
+        except (OSError, IndexError, ValueError):
+            continue
+        found.append((pid, resident))
+    return found

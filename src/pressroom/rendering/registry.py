@@ -9,17 +9,25 @@ Chromium can do - JavaScript, the Tailwind browser build - fails with ENGINE_UNA
 
 from __future__ import annotations
 
+import concurrent.futures
 import logging
+import time
 from collections.abc import Mapping
 
 from pressroom.aio import LoopThread
-from pressroom.core.errors import EngineUnavailable
+from pressroom.core.errors import EngineUnavailable, RenderTimeout
 from pressroom.rendering.base import AssetMap, PageOptions, RenderedPdf, Renderer
+from pressroom.rendering.deadline import current_sync_request
 
 log = logging.getLogger(__name__)
 
 # Which engine stands in for which when it is unavailable.
 FALLBACKS: Mapping[str, str] = {"chromium": "weasyprint"}
+# How long past a render's own limit the calling thread still waits for the engine to answer (the engine
+# stops at its limit; this only catches a wedged loop). Without a deadline (async jobs) the engine's queue
+# wait is not part of the limit, so the guard leaves room for it.
+OUTER_GUARD_S = 10.0
+QUEUED_GUARD_S = 300.0
 
 
 class EngineRegistry:
@@ -75,8 +83,34 @@ class EngineRegistry:
         timeout_s: float,
         engine: str | None = None,
         assets: AssetMap | None = None,
+        deadline: float | None = None,
     ) -> RenderedPdf:
+        """Render on the engine loop and wait for it. The engine enforces ``timeout_s`` and ``deadline``
+        itself (and frees its page/worker); this wait only guards against a wedged loop. Whenever it ends
+        without a result - the guard expired, the caller went away (deadline.SyncRequest.cancel) - the
+        engine's task is cancelled: nothing goes on rendering for a caller who already has an answer."""
         renderer = self.engines[self.resolve(engine)]
-        # The engine enforces timeout_s itself (and frees its page/worker); the outer bound only guards
-        # against a wedged loop, so it is generous.
-        return self.loop.run(renderer.render_pdf(html, options, timeout_s=timeout_s, assets=assets), timeout_s + 30)
+        future = self.loop.submit(
+            renderer.render_pdf(html, options, timeout_s=timeout_s, assets=assets, deadline=deadline)
+        )
+        request = current_sync_request()
+        forget = request.on_cancel(future.cancel) if request is not None else None
+        if deadline is None:
+            budget, guard = timeout_s, OUTER_GUARD_S + QUEUED_GUARD_S
+        else:
+            budget, guard = max(0.0, deadline - time.monotonic()), OUTER_GUARD_S
+        try:
+            return future.result(budget + guard)
+        except concurrent.futures.CancelledError:
+            raise RenderTimeout(
+                "The request was abandoned by its caller; its render was stopped", details={"cancelled": True}
+            ) from None
+        except TimeoutError:
+            future.cancel()
+            log.error("render engine %s did not answer within %.0f s; its render was cancelled", renderer.name, budget)
+            raise RenderTimeout(
+                f"Rendering took longer than {timeout_s:g} s", details={"timeout_s": timeout_s}
+            ) from None
+        finally:
+            if forget is not None:
+                forget()

@@ -13,6 +13,10 @@ Network: the worker's ``url_fetcher`` is the same gate as Chromium's route handl
 decoded locally, URLs under the asset prefix are answered from this render's asset map (or the built-in
 frameworks), anything else goes through :class:`~pressroom.net.SafeHttpClient` (the network gate, IP
 pinning, every redirect hop re-checked, size cap); ``file:`` and every other scheme are refused.
+
+Images whose header declares more than ``max_image_pixels`` are not handed to WeasyPrint (whose decoder
+would allocate for them, or drop them silently past PIL's own limit): the fetcher refuses them, the page is
+laid out without them and the result carries a warning saying which image was left out.
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ from pressroom.core.errors import (
     ValidationFailed,
     rebuild,
 )
+from pressroom.core.images import ImageSize
 from pressroom.rendering.base import (
     ASSET_PREFIX,
     AssetMap,
@@ -59,6 +64,7 @@ from pressroom.rendering.base import (
     page_size_inches,
     to_inches,
 )
+from pressroom.rendering.limits import image_too_large, image_warning, oversized_data_images
 
 log = logging.getLogger(__name__)
 
@@ -157,6 +163,7 @@ class WorkerConfig:
     net: NetSettings
     asset_prefix: str
     memory_mb: int
+    max_image_pixels: int = 89_478_485
 
 
 def worker_entry(fd: int) -> None:
@@ -184,8 +191,8 @@ def _worker_main(conn: Connection, config: WorkerConfig) -> None:
         except (EOFError, OSError):
             return
         try:
-            data, pages = worker.render(job)
-            conn.send(("ok", data, pages))
+            data, pages, warnings = worker.render(job)
+            conn.send(("ok", data, pages, warnings))
         except PressroomError as exc:
             conn.send(("error", exc.code, exc.message, exc.details))
         except MemoryError:
@@ -204,11 +211,12 @@ class _Worker:
         self.client_class = SafeHttpClient
         self.loop = asyncio.new_event_loop()  # the gate and client are async; this process has no other loop
 
-    def render(self, job: dict[str, Any]) -> tuple[bytes, int]:
+    def render(self, job: dict[str, Any]) -> tuple[bytes, int, list[str]]:
         weasyprint: Any = importlib.import_module("weasyprint")  # ships no type information
 
         options = PageOptions.model_validate(job["options"])
-        fetcher = gated_fetcher(self, job["assets"])
+        warnings: list[str] = []
+        fetcher = gated_fetcher(self, job["assets"], warnings)
         document = weasyprint.HTML(
             string=decorate(job["html"], options), url_fetcher=fetcher, media_type=options.emulate_media
         ).render(pdf_tags=options.tagged or options.pdf_variant == "pdf/ua-1")
@@ -227,7 +235,7 @@ class _Worker:
             attachments=attachments or None,
             pdf_tags=options.tagged or options.pdf_variant == "pdf/ua-1",
         )
-        return buffer.getvalue(), len(document.pages)
+        return buffer.getvalue(), len(document.pages), list(dict.fromkeys(warnings))
 
     def fetch(self, url: str) -> tuple[bytes, str, str]:
         """A remote URL through the network gate: (body, content type, final URL)."""
@@ -244,19 +252,28 @@ class _Worker:
         return self.loop.run_until_complete(go())
 
 
-def gated_fetcher(worker: _Worker, assets: dict[str, tuple[str, bytes]]) -> Any:
-    """A WeasyPrint URLFetcher whose every request goes through Pressroom's rules (see module doc)."""
+def gated_fetcher(worker: _Worker, assets: dict[str, tuple[str, bytes]], warnings: list[str] | None = None) -> Any:
+    """A WeasyPrint URLFetcher whose every request goes through Pressroom's rules (see module doc).
+    Images beyond ``max_image_pixels`` are refused and noted in ``warnings``."""
     from pressroom.rendering.frameworks import builtin_asset
 
     urls: Any = importlib.import_module("weasyprint.urls")
     URLFetcher, URLFetcherResponse = urls.URLFetcher, urls.URLFetcherResponse
 
     prefix = worker.config.asset_prefix
+    max_pixels = worker.config.max_image_pixels
+    noted = warnings if warnings is not None else []
+
+    def refuse(size: ImageSize, where: str) -> ValueError:
+        noted.append(image_warning(size, max_pixels, where))
+        return ValueError(f"image beyond {max_pixels} pixels")
 
     class GatedFetcher(URLFetcher):  # type: ignore[misc,valid-type]  # WeasyPrint ships no type information
         def fetch(self, url: str, headers: Any = None) -> Any:
             scheme = url.split(":", 1)[0].lower()
             if scheme == "data":
+                for found_size in oversized_data_images(url, max_pixels):
+                    raise refuse(found_size, "a data: URL")
                 return super().fetch(url, headers)  # decoded in memory (only data: is an allowed protocol)
             key = url.split("#", 1)[0].split("?", 1)[0]  # a query string never selects another file
             if key.startswith(prefix):
@@ -264,6 +281,8 @@ def gated_fetcher(worker: _Worker, assets: dict[str, tuple[str, bytes]]) -> Any:
                 asset = StaticAsset(*found) if found else builtin_asset(key, prefix)
                 if asset is None:
                     raise ValueError(f"unknown asset {key}")
+                if (size := image_too_large(asset.data, max_pixels)) is not None:
+                    raise refuse(size, f"asset {key.removeprefix(prefix)}")
                 return URLFetcherResponse(key, asset.data, {"Content-Type": asset.content_type})
             if scheme not in ("http", "https"):
                 raise ValueError(f"refused: {scheme}: URLs are never fetched")
@@ -271,6 +290,8 @@ def gated_fetcher(worker: _Worker, assets: dict[str, tuple[str, bytes]]) -> Any:
                 body, content_type, final_url = worker.fetch(url)
             except PressroomError as exc:
                 raise ValueError(exc.message) from None
+            if (size := image_too_large(body, max_pixels)) is not None:
+                raise refuse(size, url[:200])
             return URLFetcherResponse(final_url, body, {"Content-Type": content_type})
 
     factory: Any = GatedFetcher
@@ -315,6 +336,7 @@ class WeasyPrintRenderer:
         net: NetSettings | None = None,
         asset_prefix: str = ASSET_PREFIX,
         background_start: bool = False,
+        max_image_pixels: int = 89_478_485,
     ) -> None:
         self.size = workers or (os.cpu_count() or 1)
         # start() returns at once and the workers boot in the background (~1.5 s of CPU each); a render
@@ -325,7 +347,9 @@ class WeasyPrintRenderer:
         self.max_timeout_s = max_timeout_s
         self.max_html_bytes = max_html_bytes
         self.max_tasks = max_tasks
-        self.config = WorkerConfig(net=net or NetSettings(), asset_prefix=asset_prefix, memory_mb=memory_mb)
+        self.config = WorkerConfig(
+            net=net or NetSettings(), asset_prefix=asset_prefix, memory_mb=memory_mb, max_image_pixels=max_image_pixels
+        )
         self._pool: _PoolState | None = None
         self._pending = 0
         self._avg_render_s = 1.0
@@ -345,6 +369,7 @@ class WeasyPrintRenderer:
             memory_mb=render.weasyprint_memory_mb,
             net=net,
             asset_prefix=render.asset_prefix,
+            max_image_pixels=render.max_image_pixels,
         )
 
     # -- lifecycle
@@ -398,7 +423,13 @@ class WeasyPrintRenderer:
     # -- rendering
 
     async def render_pdf(
-        self, html: str, options: PageOptions, *, timeout_s: float, assets: AssetMap | None = None
+        self,
+        html: str,
+        options: PageOptions,
+        *,
+        timeout_s: float,
+        assets: AssetMap | None = None,
+        deadline: float | None = None,
     ) -> RenderedPdf:
         check_html_size(html, self.max_html_bytes)
         if options.page_ranges and not _PAGE_RANGES.match(options.page_ranges):
@@ -409,35 +440,59 @@ class WeasyPrintRenderer:
             "assets": {url: (asset.content_type, asset.data) for url, asset in (assets or {}).items()},
         }
         timeout_s = min(timeout_s, self.max_timeout_s)
-        async with self._slot():
+        async with self._slot(deadline) as retry_after:
             started = time.perf_counter()
-            data, pages = await self._run_with_retry(job, timeout_s)
+            data, pages, warnings = await self._run_with_retry(job, timeout_s, deadline, retry_after)
             elapsed = time.perf_counter() - started
         self._avg_render_s = 0.8 * self._avg_render_s + 0.2 * elapsed
-        return RenderedPdf(data=data, pages=pages, engine=self.name, render_ms=elapsed * 1000)
+        return RenderedPdf(data=data, pages=pages, engine=self.name, render_ms=elapsed * 1000, warnings=tuple(warnings))
 
     @contextlib.asynccontextmanager
-    async def _slot(self) -> AsyncIterator[None]:
+    async def _slot(self, deadline: float | None = None) -> AsyncIterator[int]:
+        """Admission, as Chromium's (chromium.ChromiumRenderer._slot): beyond the queue, or a queue too
+        long for the request's deadline, QueueFull at once. Yields the Retry-After to use if the deadline
+        passes while waiting for a worker."""
+        ahead = self._pending - self.size + 1
+        retry_after = max(1, math.ceil(self._avg_render_s * max(ahead, 1) / self.size))
+        details = {"concurrency": self.size, "queue_size": self.queue_size}
         if self._pending >= self.size + self.queue_size:
-            waiting = self._pending - self.size + 1
-            raise QueueFull(
-                "Too many renders waiting; retry later",
-                retry_after=max(1, math.ceil(self._avg_render_s * waiting / self.size)),
-                details={"concurrency": self.size, "queue_size": self.queue_size},
-            )
+            raise QueueFull("Too many renders waiting; retry later", retry_after=retry_after, details=details)
+        if deadline is not None and ahead > 0:
+            expected_wait = self._avg_render_s * ahead / self.size
+            if expected_wait + self._avg_render_s > deadline - time.monotonic():
+                raise QueueFull(
+                    "The render queue is too long for this request's time limit; retry later",
+                    retry_after=retry_after,
+                    details={**details, "expected_wait_s": round(expected_wait, 1)},
+                )
         self._pending += 1
         try:
-            yield
+            yield retry_after
         finally:
             self._pending -= 1
 
-    async def _run_with_retry(self, job: dict[str, Any], timeout_s: float) -> tuple[bytes, int]:
+    async def _run_with_retry(
+        self, job: dict[str, Any], timeout_s: float, request_deadline: float | None = None, retry_after: int = 1
+    ) -> tuple[bytes, int, list[str]]:
         pool = await self._ready_pool()
         deadline: float | None = None
+        loop = asyncio.get_running_loop()
         for attempt in (1, 2):
-            proc = await pool.idle.get()  # waiting for a worker counts as queueing, not render time
+            # Waiting for a worker counts as queueing, not render time - but against a sync request's deadline.
+            remaining = None if request_deadline is None else request_deadline - time.monotonic()
+            try:
+                async with asyncio.timeout(remaining):
+                    proc = await pool.idle.get()
+            except TimeoutError:
+                raise QueueFull(
+                    "No render worker freed up before this request's time limit; retry later",
+                    retry_after=retry_after,
+                    details={"concurrency": self.size, "queue_size": self.queue_size},
+                ) from None
             if deadline is None:
-                deadline = asyncio.get_running_loop().time() + timeout_s
+                deadline = loop.time() + timeout_s
+                if request_deadline is not None:
+                    deadline = min(deadline, loop.time() + request_deadline - time.monotonic())
             try:
                 return await self._run(pool, proc, job, deadline, timeout_s)
             except _WorkerDied:
@@ -446,11 +501,15 @@ class WeasyPrintRenderer:
 
     async def _run(
         self, pool: _PoolState, proc: _Proc, job: dict[str, Any], deadline: float, timeout_s: float
-    ) -> tuple[bytes, int]:
+    ) -> tuple[bytes, int, list[str]]:
         try:
             proc.conn.send(job)
             async with asyncio.timeout_at(deadline):
                 reply = await _receive(proc.conn)
+        except asyncio.CancelledError:
+            # The caller is gone: its layout stops now (only the worker's end stops it), not when done.
+            self._replace(pool, proc)
+            raise
         except TimeoutError:
             # Nothing but the process's end stops a layout in progress.
             self._replace(pool, proc)
@@ -466,7 +525,7 @@ class WeasyPrintRenderer:
         else:
             pool.idle.put_nowait(proc)
         if reply[0] == "ok":
-            return reply[1], reply[2]
+            return reply[1], reply[2], list(reply[3]) if len(reply) > 3 else []
         raise rebuild(reply[1], reply[2], reply[3])
 
     # -- workers

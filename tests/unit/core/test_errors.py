@@ -12,7 +12,7 @@ def test_every_error_carries_status_and_code() -> None:
 def test_rebuild_restores_the_status_of_a_stored_code() -> None:
     rebuilt = errors.rebuild("RENDER_TIMEOUT", "took too long", {"timeout_s": 2})
     assert isinstance(rebuilt, errors.RenderTimeout)
-    assert (rebuilt.status, rebuilt.message, rebuilt.details) == (422, "took too long", {"timeout_s": 2})
+    assert (rebuilt.status, rebuilt.message, rebuilt.details) == (504, "took too long", {"timeout_s": 2})
     assert errors.rebuild("QUEUE_FULL", "busy").status == 429
 
 

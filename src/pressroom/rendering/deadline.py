@@ -1,0 +1,137 @@
+"""The deadline of a sync request: one budget for waiting in the render queue *and* rendering.
+
+A sync caller waits for its answer. Before, the engines bounded only the render itself (``timeout_s``) and
+the thread waiting for it gave up ``timeout_s + 30`` s later, whatever time the request had spent queued:
+under load callers got a 500 (the outer wait expired) while their abandoned renders still ran afterwards.
+
+Now the HTTP layer marks when a sync request arrived (:func:`sync_request`); the generator turns that into
+a deadline (arrival + the render's time limit) and hands it to the engine, which
+
+* refuses at once (429 ``QUEUE_FULL`` with Retry-After) a render that could not start in time - by the
+  queue's length and recent render times - instead of letting it wait until it is too late,
+* stops waiting for a slot when the deadline passes (429 ``QUEUE_FULL``: it never started),
+* renders for at most the time left (504 ``RENDER_TIMEOUT``),
+
+and the registry cancels the engine's task when its own wait ends, so nothing keeps running for a caller
+who got an answer - or who went away (:meth:`SyncRequest.cancel`).
+
+The marker travels in a context variable: the request's thread runs the whole job (jobs.runner ->
+documents.generation -> rendering.registry), so no signature between them has to carry it, and async
+jobs (no marker) keep the engine's own limits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+import anyio
+import anyio.to_thread
+
+from pressroom.core.errors import QueueFull
+
+T = TypeVar("T")
+
+
+@dataclass(eq=False)
+class SyncRequest:
+    """A sync request being served: when it arrived (``time.monotonic()``) and whether its caller left."""
+
+    arrived: float = field(default_factory=time.monotonic)
+    # What the render left out or changed (RenderedPdf.warnings), for the sync answer.
+    warnings: list[str] = field(default_factory=list)
+    _cancelled: threading.Event = field(default_factory=threading.Event)
+    _on_cancel: list[Callable[[], object]] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled.is_set()
+
+    def cancel(self) -> None:
+        """The caller is gone (disconnected): stop whatever runs for it. Safe from any thread."""
+        with self._lock:
+            self._cancelled.set()
+            callbacks, self._on_cancel = self._on_cancel, []
+        for callback in callbacks:
+            callback()
+
+    def on_cancel(self, callback: Callable[[], object]) -> Callable[[], None]:
+        """Call ``callback`` when the request is cancelled (at once if it already is); returns an undo."""
+        with self._lock:
+            if not self._cancelled.is_set():
+                self._on_cancel.append(callback)
+                return lambda: self._forget(callback)
+        callback()
+        return lambda: None
+
+    def _forget(self, callback: Callable[[], object]) -> None:
+        with self._lock, contextlib.suppress(ValueError):
+            self._on_cancel.remove(callback)
+
+
+_current: ContextVar[SyncRequest | None] = ContextVar("pressroom_sync_request", default=None)
+
+
+@contextlib.contextmanager
+def sync_request(request: SyncRequest | None = None) -> Iterator[SyncRequest]:
+    """Mark the code inside (on this thread / context) as serving a sync request."""
+    marker = request or SyncRequest()
+    token = _current.set(marker)
+    try:
+        yield marker
+    finally:
+        _current.reset(token)
+
+
+def current_sync_request() -> SyncRequest | None:
+    return _current.get()
+
+
+def deadline_for(timeout_s: float) -> float | None:
+    """The deadline (``time.monotonic()``) of a render with this time limit: arrival + limit for a sync
+    request, None (the engine's own ``timeout_s``) for anything else."""
+    request = _current.get()
+    return None if request is None else request.arrived + timeout_s
+
+
+class SyncRenderGate:
+    """The threads sync renders wait on, apart from the pool every other route shares.
+
+    A sync render holds its thread while it waits in the engine's queue and renders (seconds). On the
+    default pool (40 threads) a burst of them left no thread for anyone else: another tenant's
+    ``GET /v1/credits`` waited for a render to finish. Here they get ``capacity`` threads of their own -
+    the engines' slots plus their queue, i.e. as many as could be waiting or rendering anyway - and a sync
+    render beyond that is refused at once (429 ``QUEUE_FULL``), without taking any thread.
+    """
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = max(1, capacity)
+        self.limiter = anyio.CapacityLimiter(self.capacity)
+        self.active = 0
+
+    async def run(self, func: Callable[[], T]) -> T:
+        """Run ``func`` (a sync request's whole job) on one of the gate's threads, marked as a sync request
+        that arrived now, so that its deadline counts from here."""
+        if self.active >= self.capacity:
+            raise QueueFull(
+                "Too many sync renders in progress; retry later, or submit with async: true",
+                retry_after=1,
+                details={"sync_renders": self.capacity},
+            )
+        marker = SyncRequest()
+        self.active += 1
+
+        def call() -> T:
+            with sync_request(marker):
+                return func()
+
+        try:
+            return await anyio.to_thread.run_sync(call, limiter=self.limiter)
+        finally:
+            self.active -= 1
