@@ -178,12 +178,23 @@ def test_50_concurrent_posts_with_one_key_make_one_job(metered: Metered) -> None
     jobs_before = api.get("/v1/jobs").json()["total"]
     body = {"html": "<p>once</p>", "async": True}
 
+    refused: list[httpx.Response] = []
+
     def post(_: int) -> httpx.Response:
         with httpx.Client(base_url=metered.server.url, headers=dict(api.headers), timeout=60) as client:
-            return client.post("/v1/documents/transform", json=body, headers={"Idempotency-Key": "order-42"})
+            # A duplicate of a request still running is answered at once with 409 and Retry-After, never
+            # held (issue #12): a client retries as told and then gets the replay.
+            for _ in range(30):
+                response = client.post("/v1/documents/transform", json=body, headers={"Idempotency-Key": "order-42"})
+                if response.status_code != 409:
+                    return response
+                refused.append(response)
+                time.sleep(float(response.headers["retry-after"]))
+            raise AssertionError("the key stayed in progress through 30 retries")
 
     with ThreadPoolExecutor(max_workers=25) as pool:
         responses = list(pool.map(post, range(50)))
+    assert all(r.json()["error"]["code"] == "IDEMPOTENCY_IN_PROGRESS" for r in refused)
     assert {r.status_code for r in responses} == {202}
     assert len({r.content for r in responses}) == 1  # byte-identical responses
     assert sum(1 for r in responses if r.headers.get("idempotent-replayed") == "true") == 49

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from pressroom.db.models_tenancy import IdempotencyRecord
@@ -25,14 +25,37 @@ class IdempotencyRepository:
     def by_id(self, record_id: str) -> IdempotencyRecord | None:
         return self.session.get(IdempotencyRecord, record_id)
 
-    def complete(self, record_id: str, status: int, headers: dict[str, Any], body: bytes) -> None:
-        record = self.session.get(IdempotencyRecord, record_id)
-        if record is not None:
-            record.status, record.response_status = "done", status
-            record.response_headers, record.response_body = headers, body
+    def complete(self, record_id: str, status: int, headers: dict[str, Any], body: bytes, expires_at: datetime) -> None:
+        # By id and still in progress: a holder whose lease was taken over must not write into the new row.
+        self.session.execute(
+            update(IdempotencyRecord)
+            .where(IdempotencyRecord.id == record_id, IdempotencyRecord.status == "in_progress")
+            .values(
+                status="done",
+                response_status=status,
+                response_headers=headers,
+                response_body=body,
+                expires_at=expires_at,
+            )
+        )
+
+    def renew(self, record_id: str, expires_at: datetime) -> bool:
+        result = self.session.execute(
+            update(IdempotencyRecord)
+            .where(IdempotencyRecord.id == record_id, IdempotencyRecord.status == "in_progress")
+            .values(expires_at=expires_at)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
     def remove(self, record_id: str) -> None:
         self.session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.id == record_id))
+
+    def remove_expired(self, record_id: str, now: datetime) -> bool:
+        """Delete this row only if it is still expired (a renewal racing the take-over wins)."""
+        result = self.session.execute(
+            delete(IdempotencyRecord).where(IdempotencyRecord.id == record_id, IdempotencyRecord.expires_at <= now)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
     def purge_expired(self, now: datetime) -> int:
         result = self.session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.expires_at < now))
