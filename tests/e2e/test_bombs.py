@@ -11,6 +11,8 @@
   1 GiB costs ~2.4 s (tests/unit/pdf/test_pdf_bombs.py). Bound per request: 10 s wall.
 * Image bombs given to PDF operations (watermark image, signature image): 413 ``PDF_LIMIT_EXCEEDED``
   (``details.limit = "pixels"``), from the header, before the sandbox decodes them.
+* A PKCS#12 signing key declaring 2^31 key-derivation iterations: opened in the sandbox under a 5 s
+  deadline, 422 ``INVALID_SIGNING_KEY``; other tenants' calls answer meanwhile.
 After all of it, another tenant's calls answer at once and the server's peak RSS is checked again.
 """
 
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import io
 import struct
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,6 +29,7 @@ from typing import Any
 
 import httpx
 import pytest
+from asn1crypto import pkcs12 as asn1_pkcs12  # type: ignore[import-untyped]
 from PIL import Image
 
 from tests.bomb_support import MIB, pdf_flate_bomb, png_header, woff2_bomb, woff_bomb
@@ -210,6 +214,38 @@ def test_image_bombs_given_to_pdf_operations_are_refused_from_their_headers(bomb
     assert signed.status_code == 413 and took < ANSWER_WITHIN_S, signed.text
     error = signed.json()["error"]
     assert error["code"] == "PDF_LIMIT_EXCEEDED" and error["details"]["field"] == "sign.visible.image"
+
+
+def test_a_signing_key_with_2_31_kdf_iterations_is_refused_without_stalling_the_api(bombed: Bombed) -> None:
+    """A PKCS#12 file sets its own MAC/key-derivation iteration count: 2^31 would cost minutes of CPU. It is
+    opened in the sandbox under a 5 s deadline (422 INVALID_SIGNING_KEY), while other calls answer at once."""
+    data, _cert = self_signed_pkcs12()
+    pfx = asn1_pkcs12.Pfx.load(data)
+    pfx["mac_data"]["iterations"] = 2**31 - 1
+    slow_key = pfx.dump(force=True)
+    answers: list[tuple[httpx.Response, float]] = []
+    upload = threading.Thread(
+        target=lambda: answers.append(
+            timed(
+                bombed.api.post,
+                "/v1/signing-keys",
+                data={"name": "slow", "password": "secret"},
+                files={"file": ("k.p12", slow_key)},
+            )
+        )
+    )
+    upload.start()
+    time.sleep(0.5)
+    while upload.is_alive():
+        response, took = timed(bombed.bystander.get, "/v1/assets")
+        assert response.status_code == 200 and took < 2.0, f"{took:.1f}s"
+        time.sleep(0.5)
+    upload.join()
+    (refused, took) = answers[0]
+    assert refused.status_code == 422, refused.text
+    error = refused.json()["error"]
+    assert error["code"] == "INVALID_SIGNING_KEY" and error["details"]["reason"] == "timeout"
+    assert took < ANSWER_WITHIN_S
 
 
 def test_after_the_bombs_other_tenants_and_the_server_are_fine(bombed: Bombed) -> None:
