@@ -13,10 +13,13 @@ anything (429) while latency grew. Now, on one render slot with a 3 s limit:
 
 from __future__ import annotations
 
+import base64
 import json
 import sqlite3
+import struct
 import threading
 import time
+import zlib
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -139,3 +142,49 @@ def test_a_burst_gets_429_or_504_in_time_and_leaves_nothing_running(deadline: De
     assert deadline.beacons("burst") == settled
     assert settled <= codes.count(201) + codes.count(504)
     print(f"burst of {BURST}: {codes.count(201)} x 201, {codes.count(429)} x 429, {codes.count(504)} x 504")
+
+
+def test_a_caller_who_hangs_up_stops_its_render_and_is_not_charged(deadline: Deadline) -> None:
+    before = deadline.credits()
+    # The page would tell the beacon 2 s in - inside the 3 s limit: only the hang-up can stop it.
+    body = slow_page(deadline.beacon, "hangup", page_ms=2800, beacon_ms=2000)
+    with pytest.raises(httpx.ReadTimeout):
+        deadline.api.post("/v1/documents/transform", json=body, timeout=0.8)
+    time.sleep(3.5)
+    assert deadline.beacons("hangup") == 0  # the render was stopped when its caller left
+    rows = deadline.sql("SELECT id, status, error_code FROM jobs ORDER BY created_at DESC LIMIT 1")
+    assert rows[0][1:] == ("failed", "RENDER_TIMEOUT"), rows
+    assert deadline.credits() == before
+
+
+def bomb_png() -> bytes:
+    """20000 x 20000 black RGB pixels: ~1 MB of PNG, 1.2 GB decoded."""
+    compressor = zlib.compressobj(9)
+    row = b"\x00" * (1 + 20_000 * 3)
+    idat = b"".join(compressor.compress(row) for _ in range(20_000)) + compressor.flush()
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", 20_000, 20_000, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+def test_an_image_bomb_is_422_on_chromium_and_a_warning_on_weasyprint(deadline: Deadline) -> None:
+    before = deadline.credits()
+    html = f'<p>text</p><img src="data:image/png;base64,{base64.b64encode(bomb_png()).decode()}">'
+    started = time.monotonic()
+    refused = deadline.api.post("/v1/documents/transform", json={"html": html})
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["error"]["code"] == "RENDER_RESOURCE_LIMIT"
+    assert refused.json()["error"]["details"]["limit"] == "image_pixels"
+    assert time.monotonic() - started < TIMEOUT_S
+    assert deadline.credits() == before
+    weasy = {"html": html, "options": {"engine": "weasyprint"}}
+    drawn = deadline.api.post("/v1/documents/transform", json=weasy)
+    assert drawn.status_code == 201, drawn.text
+    assert len(drawn.json()["warnings"]) == 1 and "20000 x 20000" in drawn.json()["warnings"][0]
+    as_pdf = deadline.api.post("/v1/documents/transform", json=weasy, headers={"Accept": "application/pdf"})
+    assert as_pdf.status_code == 200 and json.loads(as_pdf.headers["x-render-warnings"]) == drawn.json()["warnings"]
+    plain = deadline.api.post("/v1/documents/transform", json={"html": "<p>plain</p>"})
+    assert "warnings" not in plain.json()

@@ -25,7 +25,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -36,6 +36,8 @@ import anyio.to_thread
 from pressroom.core.errors import QueueFull
 
 T = TypeVar("T")
+# How often a sync request's connection is checked while its job runs.
+DISCONNECT_POLL_S = 0.25
 
 
 @dataclass(eq=False)
@@ -115,9 +117,11 @@ class SyncRenderGate:
         self.limiter = anyio.CapacityLimiter(self.capacity)
         self.active = 0
 
-    async def run(self, func: Callable[[], T]) -> T:
+    async def run(self, func: Callable[[], T], disconnected: Callable[[], Awaitable[bool]] | None = None) -> T:
         """Run ``func`` (a sync request's whole job) on one of the gate's threads, marked as a sync request
-        that arrived now, so that its deadline counts from here."""
+        that arrived now, so that its deadline counts from here. ``disconnected`` (the HTTP request's
+        ``is_disconnected``) is polled meanwhile: once the caller is gone the request is cancelled, and its
+        render with it."""
         if self.active >= self.capacity:
             raise QueueFull(
                 "Too many sync renders in progress; retry later, or submit with async: true",
@@ -131,7 +135,27 @@ class SyncRenderGate:
             with sync_request(marker):
                 return func()
 
+        failure: Exception | None = None
         try:
-            return await anyio.to_thread.run_sync(call, limiter=self.limiter)
+            async with anyio.create_task_group() as tasks:
+                if disconnected is not None:
+                    tasks.start_soon(_watch, marker, disconnected)
+                try:
+                    result = await anyio.to_thread.run_sync(call, limiter=self.limiter)
+                except Exception as exc:  # raised below as is: a task group would wrap it in a group
+                    failure = exc
+                finally:
+                    tasks.cancel_scope.cancel()
         finally:
             self.active -= 1
+        if failure is not None:
+            raise failure
+        return result
+
+
+async def _watch(marker: SyncRequest, disconnected: Callable[[], Awaitable[bool]]) -> None:
+    while True:
+        await anyio.sleep(DISCONNECT_POLL_S)
+        if await disconnected():
+            marker.cancel()
+            return

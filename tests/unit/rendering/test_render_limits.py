@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import struct
+import threading
 import time
 import zlib
 
@@ -118,3 +119,34 @@ def test_the_sync_render_gate_refuses_beyond_its_capacity_without_a_thread() -> 
 
     arrivals = asyncio.run(scenario())
     assert len(arrivals) == 2 and gate.active == 0
+
+
+def test_a_caller_who_disconnects_cancels_its_sync_request() -> None:
+    gate = SyncRenderGate(1)
+    polls: list[int] = []
+
+    async def disconnected() -> bool:
+        polls.append(1)
+        return len(polls) >= 2  # gone at the second look
+
+    def job() -> bool:
+        request = current_sync_request()
+        assert request is not None
+        gone = threading.Event()
+        request.on_cancel(gone.set)
+        return gone.wait(10)  # what the registry does: its render is cancelled with the request
+
+    assert asyncio.run(gate.run(job, disconnected)) is True
+    assert gate.active == 0
+
+
+def test_a_failing_sync_job_raises_its_own_error_through_the_gate() -> None:
+    async def connected() -> bool:
+        return False
+
+    def job() -> None:
+        raise QueueFull("busy", retry_after=3)
+
+    with pytest.raises(QueueFull) as raised:
+        asyncio.run(SyncRenderGate(1).run(job, connected))
+    assert raised.value.retry_after == 3
