@@ -22,13 +22,12 @@ import re
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pressroom.api.errors import error_response
 from pressroom.core.errors import InvalidJson, PressroomError, ValidationFailed
 
-__all__ = ["DEFAULT_MAX_DEPTH", "RequestGuard", "StorableJSONResponse", "check_value", "loads", "request_max_depth"]
+__all__ = ["DEFAULT_MAX_DEPTH", "RequestGuard", "check_value", "loads", "request_max_depth"]
 
 DEFAULT_MAX_DEPTH = 100
 
@@ -252,21 +251,6 @@ async def _buffer(receive: Receive) -> tuple[bytes, Receive]:
         return await receive()
 
     return body, replay
-
-
-class StorableJSONResponse(JSONResponse):
-    """The app's JSON response: reads stay robust for what was stored before the door refused it.
-
-    A lone surrogate saved by an earlier version (SQLite keeps it as a ``\\ud800`` escape) cannot be
-    encoded as UTF-8, and used to turn every page that contained it into a 500. Such a body is sent with
-    ``\\uXXXX`` escapes instead (ASCII JSON, equally valid), so the record can still be read, fixed or deleted.
-    """
-
-    def render(self, content: Any) -> bytes:
-        try:
-            return super().render(content)
-        except UnicodeEncodeError:
-            return json.dumps(content, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode("ascii")
 
 
 def request_max_depth(request: Request) -> int:

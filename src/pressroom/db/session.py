@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,7 +20,9 @@ def build_engine(url: str, pool: DatabaseSettings | None = None) -> Engine:
         path = url.removeprefix("sqlite:///")
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, json_deserializer=read_json
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     pool = pool or DatabaseSettings()
@@ -31,7 +35,35 @@ def build_engine(url: str, pool: DatabaseSettings | None = None) -> Engine:
         max_overflow=pool.max_overflow,
         pool_timeout=pool.pool_timeout_s,
         pool_recycle=pool.pool_recycle_s,
+        json_deserializer=read_json,
     )
+
+
+# A surrogate escape in stored JSON text; json.loads joins valid pairs, so what remains after it is lone.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def read_json(text: str | bytes) -> Any:
+    """json.loads for JSON columns, tolerant of rows written before the API refused lone surrogates.
+
+    Such a string cannot be encoded as UTF-8, so one old row would fail every response (and every list
+    page) that includes it; its lone surrogates are read as U+FFFD instead. Rows without a surrogate
+    escape (all rows the API writes now) are plain json.loads.
+    """
+    value = json.loads(text)
+    raw = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
+    return _scrub(value) if _SURROGATE_ESCAPE.search(raw) else value
+
+
+def _scrub(value: Any) -> Any:
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_scrub(item) for item in value]
+    if isinstance(value, dict):
+        return {_scrub(key): _scrub(item) for key, item in value.items()}
+    return value
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
