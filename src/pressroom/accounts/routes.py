@@ -4,7 +4,9 @@ from fastapi import APIRouter, Depends
 
 from pressroom.accounts.schemas import AccountOut, AccountUpdate, CreditsOut, DocumentQuota, UsageOut
 from pressroom.api.deps import Principal, current_principal, require_admin, services
+from pressroom.api.openapi import declare
 from pressroom.bootstrap import Container
+from pressroom.core.errors import Forbidden
 from pressroom.db.models import Account
 
 router = APIRouter(prefix="/v1", tags=["account"])
@@ -21,21 +23,21 @@ def _out(container: Container, account: Account) -> AccountOut:
     )
 
 
-@router.get("/account", response_model=AccountOut)
+@router.get("/account", response_model=AccountOut, responses=declare())
 def get_account(
     principal: Principal = Depends(current_principal), container: Container = Depends(services)
 ) -> AccountOut:
     return _out(container, container.accounts.get(principal.account_id))
 
 
-@router.patch("/account", response_model=AccountOut)
+@router.patch("/account", response_model=AccountOut, responses=declare(Forbidden))
 def update_account(
     body: AccountUpdate, principal: Principal = Depends(require_admin), container: Container = Depends(services)
 ) -> AccountOut:
     return _out(container, container.accounts.rename(principal.account_id, body.name))
 
 
-@router.get("/credits", response_model=CreditsOut)
+@router.get("/credits", response_model=CreditsOut, responses=declare())
 def get_credits(
     principal: Principal = Depends(current_principal), container: Container = Depends(services)
 ) -> CreditsOut:
@@ -43,7 +45,7 @@ def get_credits(
     return CreditsOut(credits_left=container.credits.credits_left(account.id), plan=account.plan)
 
 
-@router.get("/usage", response_model=UsageOut)
+@router.get("/usage", response_model=UsageOut, responses=declare())
 def get_usage(principal: Principal = Depends(current_principal), container: Container = Depends(services)) -> UsageOut:
     account = container.accounts.get(principal.account_id)
     usage = container.credits.usage(account.id, account.plan)

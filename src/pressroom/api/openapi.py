@@ -6,6 +6,8 @@ details}}`` and a description listing its stable codes. :func:`install` finishes
 
 - FastAPI's default ``422 HTTPValidationError`` is never what Pressroom answers (a request that fails
   validation gets ``400 VALIDATION_ERROR`` in the error body, see api/errors.py): it is replaced by that 400;
+- the ``Idempotency-Key`` header, read by an ASGI layer that FastAPI does not see, is a parameter of every POST
+  that declares its answers;
 - request bodies registered with :func:`body_ref` (the PDF operations, whose bodies are parsed by hand so that
   JSON and multipart share one model) are put in ``components/schemas`` and referenced from there, so the
   document holds no ``#/$defs/...`` reference that a client generator cannot resolve.
@@ -39,6 +41,7 @@ from pressroom.core.errors import (
     Unauthorized,
     ValidationFailed,
 )
+from pressroom.idempotency.service import MAX_KEY_LENGTH
 
 COMPONENTS = "#/components/schemas/"
 
@@ -216,6 +219,29 @@ def _add_bodies(document: dict[str, Any]) -> None:
     schemas.update(_RAW)
 
 
+IDEMPOTENCY_KEY: dict[str, Any] = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "Makes the POST safe to retry: a repeat with the same key and body gets the first answer "
+    "again; with another body 422 `IDEMPOTENCY_KEY_REUSED`; while the first still runs 409 "
+    "`IDEMPOTENCY_IN_PROGRESS` with Retry-After.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
+}
+
+
+def _add_idempotency_key(document: dict[str, Any]) -> None:
+    # Every POST that declares the Idempotency-Key answers (declare(post=True)) takes the header: the ASGI layer
+    # of api/idempotency.py reads it before any route, so FastAPI does not see it as a parameter.
+    for item in document.get("paths", {}).values():
+        operation = item.get("post")
+        if operation is None:
+            continue
+        codes = operation.get("responses", {}).get("409", {}).get(ERROR_CODES, [])
+        if IdempotencyInProgress.code in codes:
+            operation.setdefault("parameters", []).append(dict(IDEMPOTENCY_KEY))
+
+
 def build(app: FastAPI) -> dict[str, Any]:
     document = get_openapi(
         title=app.title,
@@ -226,6 +252,7 @@ def build(app: FastAPI) -> dict[str, Any]:
     )
     _add_bodies(document)
     _replace_default_422(document)
+    _add_idempotency_key(document)
     return document
 
 

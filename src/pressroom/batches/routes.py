@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
 from pressroom.api.deps import Principal, current_principal, page_params, services
+from pressroom.api.openapi import ADMISSION, declare
 from pressroom.batches.schemas import (
     BatchAccepted,
     BatchJobOut,
@@ -15,12 +16,18 @@ from pressroom.batches.schemas import (
     BatchSummary,
 )
 from pressroom.bootstrap import Container
+from pressroom.core.errors import BatchAsyncOnly, BatchNotFound, BatchTooLarge, TemplateNotFound
 from pressroom.core.pagination import Page, PageParams
 
 router = APIRouter(prefix="/v1/batches", tags=["batches"])
 
 
-@router.post("", status_code=202, response_model=BatchAccepted)
+@router.post(
+    "",
+    status_code=202,
+    response_model=BatchAccepted,
+    responses=declare(*ADMISSION, BatchAsyncOnly, BatchTooLarge, TemplateNotFound, post=True),
+)
 def create_batch(
     body: BatchRequest,
     principal: Principal = Depends(current_principal),
@@ -37,7 +44,7 @@ def create_batch(
     return JSONResponse(accepted.model_dump(), status_code=202, headers={"Location": accepted.status_url})
 
 
-@router.get("", response_model=Page[BatchSummary])
+@router.get("", response_model=Page[BatchSummary], responses=declare())
 def list_batches(
     paging: PageParams = Depends(page_params),
     principal: Principal = Depends(current_principal),
@@ -60,7 +67,7 @@ def list_batches(
     return Page(data=data, total=total, limit=paging.limit, offset=paging.offset)
 
 
-@router.get("/{batch_id}", response_model=BatchOut)
+@router.get("/{batch_id}", response_model=BatchOut, responses=declare(BatchNotFound))
 def get_batch(
     batch_id: str,
     principal: Principal = Depends(current_principal),

@@ -3,14 +3,16 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Response
 
 from pressroom.api.deps import Principal, current_principal, page_params, services
+from pressroom.api.openapi import declare
 from pressroom.bootstrap import Container
+from pressroom.core.errors import FolderNotFound
 from pressroom.core.pagination import Page, PageParams
 from pressroom.folders.schemas import FolderCreate, FolderOut, FolderUpdate
 
 router = APIRouter(prefix="/v1/folders", tags=["folders"])
 
 
-@router.post("", status_code=201, response_model=FolderOut)
+@router.post("", status_code=201, response_model=FolderOut, responses=declare(post=True))
 def create_folder(
     body: FolderCreate,
     principal: Principal = Depends(current_principal),
@@ -19,7 +21,7 @@ def create_folder(
     return FolderOut.model_validate(container.folders.create(principal.account_id, body))
 
 
-@router.get("", response_model=Page[FolderOut])
+@router.get("", response_model=Page[FolderOut], responses=declare())
 def list_folders(
     paging: PageParams = Depends(page_params),
     principal: Principal = Depends(current_principal),
@@ -30,7 +32,7 @@ def list_folders(
     return Page(data=data, total=total, limit=paging.limit, offset=paging.offset)
 
 
-@router.get("/{folder_id}", response_model=FolderOut)
+@router.get("/{folder_id}", response_model=FolderOut, responses=declare(FolderNotFound))
 def get_folder(
     folder_id: str,
     principal: Principal = Depends(current_principal),
@@ -39,7 +41,7 @@ def get_folder(
     return FolderOut.model_validate(container.folders.get(principal.account_id, folder_id))
 
 
-@router.patch("/{folder_id}", response_model=FolderOut)
+@router.patch("/{folder_id}", response_model=FolderOut, responses=declare(FolderNotFound))
 def update_folder(
     folder_id: str,
     body: FolderUpdate,
@@ -49,7 +51,7 @@ def update_folder(
     return FolderOut.model_validate(container.folders.update(principal.account_id, folder_id, body))
 
 
-@router.delete("/{folder_id}", status_code=204)
+@router.delete("/{folder_id}", status_code=204, responses=declare(FolderNotFound))
 def delete_folder(
     folder_id: str,
     principal: Principal = Depends(current_principal),

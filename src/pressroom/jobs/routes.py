@@ -5,10 +5,13 @@ from typing import Literal
 from fastapi import APIRouter, Depends, Query
 
 from pressroom.api.deps import Principal, current_principal, page_params, services
+from pressroom.api.openapi import declare
 from pressroom.bootstrap import Container
+from pressroom.core.errors import JobNotFound
 from pressroom.core.pagination import Page, PageParams
 from pressroom.db.models import Job
 from pressroom.jobs.schemas import JobError, JobOut
+from pressroom.jobs.service import JobNotCancelable
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 
@@ -41,7 +44,7 @@ def job_out(container: Container, job: Job) -> JobOut:
     )
 
 
-@router.get("", response_model=Page[JobOut])
+@router.get("", response_model=Page[JobOut], responses=declare())
 def list_jobs(
     status: JobStatus | None = Query(default=None),
     paging: PageParams = Depends(page_params),
@@ -52,7 +55,7 @@ def list_jobs(
     return Page(data=[job_out(container, r) for r in rows], total=total, limit=paging.limit, offset=paging.offset)
 
 
-@router.post("/{job_id}/cancel", response_model=JobOut)
+@router.post("/{job_id}/cancel", response_model=JobOut, responses=declare(JobNotFound, JobNotCancelable, post=True))
 def cancel_job(
     job_id: str,
     principal: Principal = Depends(current_principal),
@@ -62,7 +65,7 @@ def cancel_job(
     return job_out(container, container.jobs.cancel(principal.account_id, job_id))
 
 
-@router.get("/{job_id}", response_model=JobOut)
+@router.get("/{job_id}", response_model=JobOut, responses=declare(JobNotFound))
 def get_job(
     job_id: str,
     principal: Principal = Depends(current_principal),

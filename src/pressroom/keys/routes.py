@@ -5,7 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Response
 
 from pressroom.api.deps import Principal, require_admin, services
+from pressroom.api.openapi import declare
 from pressroom.bootstrap import Container
+from pressroom.core.errors import ApiKeyNotFound, Forbidden
 from pressroom.core.pagination import Page
 from pressroom.db.models import ApiKey
 from pressroom.keys.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyOut, DailyUsage
@@ -28,7 +30,7 @@ def _out(key: ApiKey, usage: list[tuple[str, int]]) -> ApiKeyOut:
     )
 
 
-@router.get("", response_model=Page[ApiKeyOut])
+@router.get("", response_model=Page[ApiKeyOut], responses=declare(Forbidden))
 def list_keys(
     principal: Principal = Depends(require_admin), container: Container = Depends(services)
 ) -> Page[ApiKeyOut]:
@@ -38,7 +40,7 @@ def list_keys(
     return Page(data=data, total=len(data), limit=len(data), offset=0)
 
 
-@router.post("", status_code=201, response_model=ApiKeyCreated)
+@router.post("", status_code=201, response_model=ApiKeyCreated, responses=declare(Forbidden, post=True))
 def create_key(
     body: ApiKeyCreate, principal: Principal = Depends(require_admin), container: Container = Depends(services)
 ) -> ApiKeyCreated:
@@ -47,7 +49,7 @@ def create_key(
     return ApiKeyCreated(**out.model_dump(), key=issued.secret)
 
 
-@router.delete("/{key_id}", status_code=204)
+@router.delete("/{key_id}", status_code=204, responses=declare(Forbidden, ApiKeyNotFound))
 def revoke_key(
     key_id: str, principal: Principal = Depends(require_admin), container: Container = Depends(services)
 ) -> Response:

@@ -11,10 +11,12 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
 from pressroom.api.deps import Principal, require_admin, services
+from pressroom.api.openapi import declare
 from pressroom.bootstrap import Container
-from pressroom.core.errors import ValidationFailed
+from pressroom.core.errors import Forbidden, PayloadTooLarge, ValidationFailed
 from pressroom.core.pagination import Page
 from pressroom.oauth.schemas import ClientCreate, ClientCreated, ClientOut, TokenRequest, TokenResponse
+from pressroom.oauth.service import InvalidClient, InvalidScope, UnsupportedGrantType
 
 router = APIRouter(tags=["oauth"])
 
@@ -42,7 +44,14 @@ async def _token_request(request: Request) -> TokenRequest:
     return TokenRequest.model_validate(fields)
 
 
-@router.post("/oauth/token", response_model=TokenResponse)
+@router.post(
+    "/oauth/token",
+    response_model=TokenResponse,
+    # No API key: the client authenticates with its credentials (401 INVALID_CLIENT).
+    responses=declare(
+        ValidationFailed, InvalidScope, UnsupportedGrantType, InvalidClient, PayloadTooLarge, authenticated=False
+    ),
+)
 async def token(request: Request) -> JSONResponse:
     container: Container = request.app.state.container
     body = await _token_request(request)
@@ -57,7 +66,7 @@ async def token(request: Request) -> JSONResponse:
     return JSONResponse(out.model_dump(), headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 
 
-@router.get("/v1/oauth-clients", response_model=Page[ClientOut])
+@router.get("/v1/oauth-clients", response_model=Page[ClientOut], responses=declare(Forbidden))
 def list_clients(
     principal: Principal = Depends(require_admin), container: Container = Depends(services)
 ) -> Page[ClientOut]:
@@ -65,7 +74,12 @@ def list_clients(
     return Page(data=data, total=len(data), limit=len(data), offset=0)
 
 
-@router.post("/v1/oauth-clients", status_code=201, response_model=ClientCreated)
+@router.post(
+    "/v1/oauth-clients",
+    status_code=201,
+    response_model=ClientCreated,
+    responses=declare(Forbidden, InvalidScope, post=True),
+)
 def create_client(
     body: ClientCreate, principal: Principal = Depends(require_admin), container: Container = Depends(services)
 ) -> ClientCreated:
@@ -73,7 +87,9 @@ def create_client(
     return ClientCreated(**ClientOut.model_validate(issued.record).model_dump(), client_secret=issued.secret)
 
 
-@router.delete("/v1/oauth-clients/{client_id}", status_code=204)
+@router.delete(
+    "/v1/oauth-clients/{client_id}", status_code=204, responses=declare(Forbidden, (404, "OAUTH_CLIENT_NOT_FOUND"))
+)
 def revoke_client(
     client_id: str, principal: Principal = Depends(require_admin), container: Container = Depends(services)
 ) -> Response:

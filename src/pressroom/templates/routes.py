@@ -4,15 +4,33 @@ from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel
 
 from pressroom.api.deps import Principal, current_principal, page_params, services
+from pressroom.api.openapi import ErrorSource, declare
 from pressroom.bootstrap import Container
+from pressroom.core.errors import FolderNotFound, TemplateNotFound, TemplateSyntaxFailed
 from pressroom.core.pagination import Page, PageParams
 from pressroom.templates.catalog import CatalogTemplate
 from pressroom.templates.schemas import TemplateCreate, TemplateOut, TemplateSummary, TemplateUpdate
 
 router = APIRouter(prefix="/v1/templates", tags=["templates"])
+# A create or an update: its folder, its external_id (another template's), its body (compiled on save).
+TEMPLATE_WRITE_ERRORS: tuple[ErrorSource, ...] = (
+    FolderNotFound,
+    (409, "EXTERNAL_ID_CONFLICT"),
+    TemplateSyntaxFailed,
+    (422, "TEMPLATE_TOO_LARGE"),
+)
 
 
-@router.post("", status_code=201, response_model=TemplateOut)
+@router.post(
+    "",
+    status_code=201,
+    response_model=TemplateOut,
+    responses=declare(
+        *TEMPLATE_WRITE_ERRORS,
+        post=True,
+        success={200: {"model": TemplateOut, "description": "Upsert: the template with this external_id, updated"}},
+    ),
+)
 def create_template(
     body: TemplateCreate,
     response: Response,
@@ -25,7 +43,7 @@ def create_template(
     return TemplateOut.model_validate(template)
 
 
-@router.get("", response_model=Page[TemplateSummary])
+@router.get("", response_model=Page[TemplateSummary], responses=declare())
 def list_templates(
     folder_id: str | None = Query(default=None),
     paging: PageParams = Depends(page_params),
@@ -42,7 +60,7 @@ class Catalog(BaseModel):
 
 
 # Declared before /{template_id}, which would otherwise capture "catalog".
-@router.get("/catalog", response_model=Catalog)
+@router.get("/catalog", response_model=Catalog, responses=declare())
 def template_catalog(
     principal: Principal = Depends(current_principal), container: Container = Depends(services)
 ) -> Catalog:
@@ -51,7 +69,7 @@ def template_catalog(
     return Catalog(data=list(container.templates.catalog()))
 
 
-@router.get("/{template_id}", response_model=TemplateOut)
+@router.get("/{template_id}", response_model=TemplateOut, responses=declare(TemplateNotFound))
 def get_template(
     template_id: str,
     principal: Principal = Depends(current_principal),
@@ -60,7 +78,7 @@ def get_template(
     return TemplateOut.model_validate(container.templates.get(principal.account_id, template_id))
 
 
-@router.patch("/{template_id}", response_model=TemplateOut)
+@router.patch("/{template_id}", response_model=TemplateOut, responses=declare(TemplateNotFound, *TEMPLATE_WRITE_ERRORS))
 def update_template(
     template_id: str,
     body: TemplateUpdate,
@@ -70,7 +88,7 @@ def update_template(
     return TemplateOut.model_validate(container.templates.update(principal.account_id, template_id, body))
 
 
-@router.delete("/{template_id}", status_code=204)
+@router.delete("/{template_id}", status_code=204, responses=declare(TemplateNotFound))
 def delete_template(
     template_id: str,
     principal: Principal = Depends(current_principal),

@@ -5,14 +5,17 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Response
 
 from pressroom.api.deps import Principal, page_params, require_admin, services
+from pressroom.api.openapi import declare
 from pressroom.bootstrap import Container
+from pressroom.core.errors import Forbidden, UrlForbidden
 from pressroom.core.pagination import Page, PageParams
 from pressroom.webhooks.schemas import AttemptOut, DeliveryOut, WebhookCreate, WebhookOut, WebhookUpdate
+from pressroom.webhooks.service import WebhookDeliveryNotFound, WebhookNotFound
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 
 
-@router.post("", status_code=201, response_model=WebhookOut)
+@router.post("", status_code=201, response_model=WebhookOut, responses=declare(Forbidden, UrlForbidden, post=True))
 def create_webhook(
     body: WebhookCreate, principal: Principal = Depends(require_admin), container: Container = Depends(services)
 ) -> WebhookOut:
@@ -20,7 +23,7 @@ def create_webhook(
     return WebhookOut.model_validate(endpoint)
 
 
-@router.get("", response_model=Page[WebhookOut])
+@router.get("", response_model=Page[WebhookOut], responses=declare(Forbidden))
 def list_webhooks(
     principal: Principal = Depends(require_admin), container: Container = Depends(services)
 ) -> Page[WebhookOut]:
@@ -28,14 +31,14 @@ def list_webhooks(
     return Page(data=data, total=len(data), limit=len(data), offset=0)
 
 
-@router.get("/{endpoint_id}", response_model=WebhookOut)
+@router.get("/{endpoint_id}", response_model=WebhookOut, responses=declare(Forbidden, WebhookNotFound))
 def get_webhook(
     endpoint_id: str, principal: Principal = Depends(require_admin), container: Container = Depends(services)
 ) -> WebhookOut:
     return WebhookOut.model_validate(container.webhook_endpoints.get(principal.account_id, endpoint_id))
 
 
-@router.patch("/{endpoint_id}", response_model=WebhookOut)
+@router.patch("/{endpoint_id}", response_model=WebhookOut, responses=declare(Forbidden, WebhookNotFound, UrlForbidden))
 def update_webhook(
     endpoint_id: str,
     body: WebhookUpdate,
@@ -54,7 +57,7 @@ def update_webhook(
     return WebhookOut.model_validate(endpoint)
 
 
-@router.delete("/{endpoint_id}", status_code=204)
+@router.delete("/{endpoint_id}", status_code=204, responses=declare(Forbidden, WebhookNotFound))
 def delete_webhook(
     endpoint_id: str, principal: Principal = Depends(require_admin), container: Container = Depends(services)
 ) -> Response:
@@ -62,7 +65,9 @@ def delete_webhook(
     return Response(status_code=204)
 
 
-@router.get("/{endpoint_id}/deliveries", response_model=Page[DeliveryOut])
+@router.get(
+    "/{endpoint_id}/deliveries", response_model=Page[DeliveryOut], responses=declare(Forbidden, WebhookNotFound)
+)
 def list_deliveries(
     endpoint_id: str,
     paging: PageParams = Depends(page_params),
@@ -88,7 +93,11 @@ def list_deliveries(
     return Page(data=data, total=total, limit=paging.limit, offset=paging.offset)
 
 
-@router.post("/{endpoint_id}/deliveries/{delivery_id}/redeliver", status_code=202)
+@router.post(
+    "/{endpoint_id}/deliveries/{delivery_id}/redeliver",
+    status_code=202,
+    responses=declare(Forbidden, WebhookNotFound, WebhookDeliveryNotFound, post=True),
+)
 def redeliver(
     endpoint_id: str,
     delivery_id: str,

@@ -93,6 +93,15 @@ def test_statuses_every_route_can_answer_are_declared(spec: dict[str, Any]) -> N
             assert {"409", "422"} <= statuses, (method, path)  # Idempotency-Key: in progress, reused
 
 
+def test_every_idempotent_post_takes_the_idempotency_key_header(spec: dict[str, Any]) -> None:
+    for method, path, op in _operations(spec):
+        headers = [p for p in op.get("parameters", []) if p["in"] == "header" and p["name"] == "Idempotency-Key"]
+        if method == "post" and (method, path) not in UNAUTHENTICATED:
+            assert len(headers) == 1 and headers[0]["schema"]["maxLength"] == 255, (method, path)
+        else:
+            assert headers == [], (method, path)
+
+
 def test_producing_operations_declare_their_three_answers_and_admission(spec: dict[str, Any]) -> None:
     for name in ("generate", "transform", *OPERATION_MODELS):
         responses = spec["paths"][f"/v1/documents/{name}"]["post"]["responses"]
