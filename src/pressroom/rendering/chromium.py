@@ -119,6 +119,7 @@ CLOSE_DELAY_S = 0.05
 WARM_UP_MIN_IDLE_S = 0.15
 # The memory watchdog looks at the renderer processes this often while renders run.
 MEMORY_WATCH_INTERVAL_S = 0.2
+RENDERER_SCAN_INTERVAL_S = 1.0
 # Documents larger than this are inspected (data: images, SVG <use>) on a thread, not on the engine loop.
 INSPECT_INLINE_CHARS = 256 * 1024
 
@@ -304,6 +305,8 @@ class _Scope:
     # Set by the route handler when a file the page asked for was refused for a resource limit (an
     # oversized image): the render then fails with it instead of printing a page without the file.
     violation: RenderResourceLimit | None = None
+    # What was changed in the files the page loaded (SVG <use> copies cut): the render's warnings.
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass(eq=False)
@@ -500,7 +503,11 @@ class ChromiumRenderer:
             elapsed = time.perf_counter() - started
         self._avg_render_s = 0.8 * self._avg_render_s + 0.2 * elapsed
         return RenderedPdf(
-            data=data, pages=count_pages(data), engine=self.name, render_ms=elapsed * 1000, warnings=warnings
+            data=data,
+            pages=count_pages(data),
+            engine=self.name,
+            render_ms=elapsed * 1000,
+            warnings=(*warnings, *dict.fromkeys(job.warnings)),
         )
 
     def _inspect(self, html: str, params: PdfParams) -> tuple[str, tuple[str, ...]]:
@@ -578,6 +585,7 @@ class ChromiumRenderer:
                 lease = await asyncio.shield(take)
                 context, page = lease.context, lease.page
                 lease.scope.assets = job.assets
+                lease.scope.warnings = job.warnings
                 # Our deadline governs; Playwright's own timers only back it up.
                 page.set_default_timeout(timeout_s * 1000 + 5000)
                 if job.options.emulate_media == "screen":
@@ -643,11 +651,20 @@ class ChromiumRenderer:
         processes (one per context), go on. RLIMIT_AS cannot do this: V8 and PartitionAlloc reserve far
         more address space than they use, and the limit would apply to the browser too."""
         limit = self.max_memory_mb * 1024 * 1024
+        renderers: list[int] = []
+        browser_pid: int | None = None
+        next_scan = 0.0
         try:
             while self._pending > 0:
                 handle = self._current
                 if handle is not None and handle.pid:
-                    for pid, rss in await asyncio.to_thread(_renderer_rss, handle.pid):
+                    now = time.monotonic()
+                    if handle.pid != browser_pid or now >= next_scan:
+                        # Finding the renderers reads every process's stat (~8 ms on a busy machine): once a
+                        # second; their resident sizes (one read each) at every tick.
+                        renderers = await asyncio.to_thread(_renderer_pids, handle.pid)
+                        browser_pid, next_scan = handle.pid, now + RENDERER_SCAN_INTERVAL_S
+                    for pid, rss in await asyncio.to_thread(_resident, renderers):
                         if rss > limit:
                             log.warning("chromium renderer %s at %d MB > %d MB: killed", pid, rss >> 20, limit >> 20)
                             with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -879,7 +896,8 @@ class ChromiumRenderer:
         if not await self._within_limits(route, scope, asset.data, asset.content_type, f"asset {key}"):
             return
         headers = {"content-type": asset.content_type, "access-control-allow-origin": "*"}
-        await route.fulfill(status=200, body=asset.data, headers=headers)
+        body = await _tamed_svg(asset.data, asset.content_type, scope)
+        await route.fulfill(status=200, body=body, headers=headers)
 
     async def _within_limits(self, route: Route, scope: _Scope, body: bytes, content_type: str, where: str) -> bool:
         """An image beyond ``max_image_pixels`` (or a stylesheet carrying one in a data: URL) is not handed
@@ -912,7 +930,8 @@ class ChromiumRenderer:
         if not await self._within_limits(route, scope, result.body, content_type, url[:200]):
             return
         headers = {k: v for k, v in result.headers.items() if k.lower() not in _HOP_HEADERS}
-        await route.fulfill(status=result.status, headers=headers, body=result.body)
+        body = await _tamed_svg(result.body, content_type, scope)
+        await route.fulfill(status=result.status, headers=headers, body=body)
 
     # -- helpers
 
@@ -932,6 +951,7 @@ class _Job:
     options: PageOptions
     params: PdfParams
     assets: AssetMap
+    warnings: list[str] = field(default_factory=list)  # filled by the route handler (see _Scope)
 
 
 async def _load(page: Page, job: _Job) -> None:
@@ -1088,6 +1108,17 @@ def _playwright_message(exc: PlaywrightError) -> str:
     return (lines[0].removeprefix("Error: ")[:500] if lines else "") or "Chromium failed"
 
 
+async def _tamed_svg(body: bytes, content_type: str, scope: _Scope) -> bytes:
+    """An SVG file the page loads gets the same bound on <use> expansion as the document (limits.py)."""
+    if "svg" not in content_type.lower() or b"<use" not in body:
+        return body
+    text, disabled = await asyncio.to_thread(tame_svg_use, body.decode("utf-8", "replace"))
+    if not disabled:
+        return body
+    scope.warnings.append(svg_use_warning(disabled))
+    return text.encode("utf-8")
+
+
 def _page_crashed(exc: PlaywrightError) -> bool:
     """A page's renderer died (the browser did not: see _died)."""
     return "crash" in str(exc).lower()
@@ -1105,8 +1136,21 @@ def _timeout(timeout_s: float, by_deadline: bool) -> RenderTimeout:
 _PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
-def _renderer_rss(browser_pid: int) -> list[tuple[int, int]]:
-    """(pid, resident bytes) of the browser's renderer processes, read from /proc (Linux); [] elsewhere."""
+def _resident(pids: list[int]) -> list[tuple[int, int]]:
+    """(pid, resident bytes) of these processes, read from /proc (Linux)."""
+    found = []
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/statm", "rb") as statm:
+                found.append((pid, int(statm.read().split()[1]) * _PAGE_SIZE))
+        except (OSError, IndexError, ValueError):
+            continue  # gone since the scan
+    return found
+
+
+def _renderer_pids(browser_pid: int) -> list[int]:
+    """The browser's renderer processes (its descendants started with --type=renderer), from /proc (Linux;
+    [] elsewhere: no watchdog there, the JS heap cap still applies)."""
     parents: dict[int, int] = {}
     try:
         entries = os.listdir("/proc")
@@ -1130,11 +1174,8 @@ def _renderer_rss(browser_pid: int) -> list[tuple[int, int]]:
             continue
         try:
             with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
-                if b"--type=renderer" not in cmdline.read():
-                    continue
-            with open(f"/proc/{pid}/statm", "rb") as statm:
-                resident = int(statm.read().split()[1]) * _PAGE_SIZE
-        except (OSError, IndexError, ValueError):
+                if b"--type=renderer" in cmdline.read():
+                    found.append(pid)
+        except OSError:
             continue
-        found.append((pid, resident))
     return found

@@ -143,3 +143,16 @@ def test_weasyprint_says_it_left_the_image_out(
     url = ASSET_PREFIX + "asset_bomb.png"
     served = render(loop_thread, weasy, f'<p>x</p><img src="{url}">', assets={url: StaticAsset("image/png", png_bomb)})
     assert len(served.warnings) == 1 and "asset_bomb.png" in served.warnings[0]
+
+
+def test_nested_svg_use_in_a_loaded_svg_file_renders_with_a_warning(
+    loop_thread: LoopThread, limited: ChromiumRenderer
+) -> None:
+    svg = USE_BOMB.split("<p>", 1)[0].replace("<svg ", '<svg xmlns="http://www.w3.org/2000/svg" ', 1)
+    url = ASSET_PREFIX + "asset_uses.svg"
+    assets = {url: StaticAsset("image/svg+xml", svg.encode())}
+    started = time.perf_counter()
+    pdf = render(loop_thread, limited, f'<img src="{url}"><p>after the image</p>', assets=assets)
+    assert time.perf_counter() - started < 10
+    assert "after the image" in pdftotext(pdf.data)
+    assert len(pdf.warnings) == 1 and "<use>" in pdf.warnings[0]
