@@ -39,7 +39,7 @@ from pressroom.pdf import (
     split,
     watermark,
 )
-from pressroom.pdf.safeopen import apply_qpdf_limits, check_decoded_size, open_pdf
+from pressroom.pdf.safeopen import apply_qpdf_limits, check_decoded_size, open_pdf, page_streams
 from pressroom.pdf.sign import SignRequest
 
 
@@ -392,11 +392,12 @@ def page_count(data: bytes, password: str | None = None, max_decoded_bytes: int 
 def render_preview(
     data: bytes, page: int, dpi: int, password: str | None = None, max_decoded_bytes: int = DEFAULT_MAX_DECODED_BYTES
 ) -> tuple[bytes, int, int]:
-    """A page as PNG. PDFium inflates whatever the page uses, so the document's decoded size is measured
-    first (with qpdf, under the same limit as every operation)."""
+    """A page as PNG. PDFium inflates whatever the page uses, so what that page reaches is measured first
+    (with qpdf, under the same limit as every operation): one page of a large document stays previewable."""
     apply_qpdf_limits(max_decoded_bytes)
     with open_pdf(data, password) as pdf:
-        check_decoded_size(pdf, max_decoded_bytes)
+        if 1 <= page <= len(pdf.pages):  # out of range: PDFium's answer names the range
+            check_decoded_size(pdf, max_decoded_bytes, streams=page_streams(pdf, page - 1))
     return preview.render_png(data, page, dpi, password)
 
 

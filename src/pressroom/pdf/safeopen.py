@@ -34,7 +34,7 @@ import resource
 import threading
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from multiprocessing.connection import Connection
 from multiprocessing.context import BaseContext
 from typing import Any, BinaryIO, TypeVar
@@ -212,10 +212,12 @@ def decoded_limit_error(max_decoded_bytes: int | None) -> PdfLimitExceeded:
     return PdfLimitExceeded(f"The PDF's streams decompress to more than the limit{suffix}", details=details)
 
 
-def check_decoded_size(pdf: pikepdf.Pdf, max_decoded_bytes: int, counted: int = 0) -> int:
+def check_decoded_size(
+    pdf: pikepdf.Pdf, max_decoded_bytes: int, counted: int = 0, *, streams: Iterable[pikepdf.Object] | None = None
+) -> int:
     """Refuse ``pdf`` (413 ``PDF_LIMIT_EXCEEDED``) when its streams inflate to more than ``max_decoded_bytes``
     in total, with ``counted`` bytes already decoded from the request's other documents; returns the new
-    running total otherwise.
+    running total otherwise. ``streams``: only these (e.g. :func:`page_streams`) instead of every object.
 
     Run before any step that decodes streams (rendering a preview, recompressing, PDF/A, a watermark).
     Flate chains - what bombs are made of - are inflated here a megabyte at a time and the output is
@@ -225,7 +227,7 @@ def check_decoded_size(pdf: pikepdf.Pdf, max_decoded_bytes: int, counted: int = 
     """
     total = counted
     seen: set[tuple[int, int]] = set()
-    for obj in pdf.objects:
+    for obj in pdf.objects if streams is None else streams:
         if not isinstance(obj, pikepdf.Stream):
             continue
         if obj.objgen in seen:  # pikepdf can list an object twice (one made indirect again): count it once
@@ -246,6 +248,48 @@ def check_decoded_size(pdf: pikepdf.Pdf, max_decoded_bytes: int, counted: int = 
         if total > max_decoded_bytes:
             raise decoded_limit_error(max_decoded_bytes)
     return total
+
+
+# Keys that lead from what a page draws to other pages (the page tree, link and action targets, threads,
+# annotation back-references): not followed, so that one page's measure is not the whole document's.
+_ELSEWHERE = frozenset({"/Parent", "/P", "/Dest", "/D", "/A", "/AA", "/Next", "/Prev", "/B", "/IRT"})
+
+
+def page_streams(pdf: pikepdf.Pdf, index: int) -> list[pikepdf.Object]:
+    """The streams page ``index`` (0-based) can make a renderer decode: its contents and everything its
+    resources (inherited from the page tree too), annotations and the form's default resources reach -
+    PDFium draws forms. A key missed here leaves that stream to the sandbox's memory and time limits."""
+    page = pdf.pages[index].obj
+    roots: list[pikepdf.Object] = [page]
+    node: pikepdf.Object | None = page
+    for _ in range(64):  # inherited /Resources: the nearest ancestor that has them
+        if node is None or "/Resources" in node:
+            if node is not None and node is not page:
+                roots.append(node.Resources)
+            break
+        parent = node.get("/Parent")
+        node = parent if isinstance(parent, pikepdf.Dictionary) else None
+    form = pdf.Root.get("/AcroForm")
+    if isinstance(form, pikepdf.Dictionary) and "/DR" in form:
+        roots.append(form.DR)
+    found: list[pikepdf.Object] = []
+    seen: set[tuple[int, int]] = set()
+    stack = roots
+    while stack:
+        obj = stack.pop()
+        if not isinstance(obj, pikepdf.Object):  # numbers, booleans... come back as Python values
+            continue
+        if obj.is_indirect:
+            if obj.objgen in seen:
+                continue
+            seen.add(obj.objgen)
+        if isinstance(obj, pikepdf.Stream):
+            found.append(obj)
+        if isinstance(obj, (pikepdf.Dictionary, pikepdf.Stream)):
+            stack.extend(value for key, value in obj.items() if key not in _ELSEWHERE)
+        elif isinstance(obj, pikepdf.Array):
+            stack.extend(obj)
+    return found
 
 
 def _filters(stream: pikepdf.Stream) -> list[str]:

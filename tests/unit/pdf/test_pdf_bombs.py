@@ -29,9 +29,9 @@ import pytest
 
 from pressroom.core.errors import PdfLimitExceeded
 from pressroom.pdf import facturx, pipeline
-from pressroom.pdf.safeopen import apply_qpdf_limits, check_decoded_size
+from pressroom.pdf.safeopen import apply_qpdf_limits, check_decoded_size, page_streams
 from pressroom.pdf.sign import SignRequest
-from tests.bomb_support import MIB, outcome_within_memory, pdf_flate_bomb
+from tests.bomb_support import MIB, outcome_within_memory, pdf_flate_bomb, zlib_spaces
 from tests.resources.pdf.make_fixtures import text_pdf
 from tests.resources.pdf.support import self_signed_pkcs12
 
@@ -201,3 +201,77 @@ def test_a_limit_beyond_32_bits_is_accepted() -> None:
     )
     assert pipeline.run(plan).pages == 1
     apply_qpdf_limits(pipeline.DEFAULT_MAX_DECODED_BYTES)  # process-wide: leave the default behind
+
+
+# -- previews measure what their page reaches ---------------------------------------------------------------
+def _bomb_stream(pdf: pikepdf.Pdf, expanded_mib: int = 256) -> pikepdf.Stream:
+    stream = pikepdf.Stream(pdf, zlib.compress(zlib_spaces(expanded_mib), 9))
+    stream.Filter = pikepdf.Array([pikepdf.Name.FlateDecode, pikepdf.Name.FlateDecode])
+    return stream
+
+
+def _two_pages(place: str) -> bytes:
+    """Page 1 plain; page 2 plain, with a 256 MiB bomb placed where ``place`` says."""
+    pdf = pikepdf.new()
+    for _ in range(2):
+        pdf.add_blank_page(page_size=(200, 200))
+    first, second = pdf.pages[0].obj, pdf.pages[1].obj
+    first.Contents = pdf.make_stream(b"0 0 m 10 10 l S")
+    second.Contents = pdf.make_stream(b"0 0 m 10 10 l S")
+    bomb = _bomb_stream(pdf)
+    if place == "content":
+        second.Contents = bomb
+    elif place == "form-xobject":  # nested: page -> /Resources -> /XObject -> form -> its /Resources -> form
+        inner = bomb
+        inner.Type, inner.Subtype, inner.BBox = pikepdf.Name.XObject, pikepdf.Name.Form, [0, 0, 10, 10]
+        outer = pdf.make_stream(b"/Inner Do", Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Form, BBox=[0, 0, 10, 10])
+        outer.Resources = pikepdf.Dictionary(XObject=pikepdf.Dictionary(Inner=inner))
+        second.Resources = pikepdf.Dictionary(XObject=pikepdf.Dictionary(Outer=outer))
+    elif place == "annotation":
+        appearance = bomb
+        appearance.Type, appearance.Subtype, appearance.BBox = pikepdf.Name.XObject, pikepdf.Name.Form, [0, 0, 10, 10]
+        annot = pdf.make_indirect(
+            pikepdf.Dictionary(
+                Type=pikepdf.Name.Annot,
+                Subtype=pikepdf.Name.Square,
+                Rect=[0, 0, 10, 10],
+                P=second,
+                AP=pikepdf.Dictionary(N=appearance),
+            )
+        )
+        second.Annots = pdf.make_indirect(pikepdf.Array([annot]))
+    # Page 1 links to page 2 (/Dest) and names its parent: neither is something page 1 draws.
+    link = pikepdf.Dictionary(
+        Type=pikepdf.Name.Annot, Subtype=pikepdf.Name.Link, Rect=[0, 0, 5, 5], Dest=[second, pikepdf.Name.Fit]
+    )
+    first.Annots = pdf.make_indirect(pikepdf.Array([pdf.make_indirect(link)]))
+    out = io.BytesIO()
+    pdf.save(out, compress_streams=False, stream_decode_level=pikepdf.StreamDecodeLevel.none)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("place", ["content", "form-xobject", "annotation"])
+def test_a_preview_measures_only_what_its_page_reaches(place: str) -> None:
+    data = _two_pages(place)
+    png, width, _height = pipeline.render_preview(data, 1, 36, None, LIMIT)
+    assert png.startswith(b"\x89PNG") and width == 100  # page 1: drawn, although page 2 is a bomb
+    with pytest.raises(PdfLimitExceeded) as caught:
+        pipeline.render_preview(data, 2, 36, None, LIMIT)
+    assert caught.value.details["limit"] == "decoded_bytes"
+
+
+def test_inherited_resources_and_form_resources_count_for_every_page() -> None:
+    pdf = pikepdf.new()
+    pdf.add_blank_page(page_size=(200, 200))
+    form = _bomb_stream(pdf)
+    form.Type, form.Subtype, form.BBox = pikepdf.Name.XObject, pikepdf.Name.Form, [0, 0, 10, 10]
+    del pdf.pages[0].obj["/Resources"]
+    pdf.Root.Pages.Resources = pikepdf.Dictionary(XObject=pikepdf.Dictionary(Inherited=form))
+    assert form.objgen in {s.objgen for s in page_streams(pdf, 0)}
+    font_file = _bomb_stream(pdf)
+    pdf.Root.AcroForm = pikepdf.Dictionary(
+        Fields=[], DR=pikepdf.Dictionary(Font=pikepdf.Dictionary(F=pikepdf.Dictionary(FontFile2=font_file)))
+    )
+    assert font_file.objgen in {s.objgen for s in page_streams(pdf, 0)}
+    with pytest.raises(PdfLimitExceeded):
+        check_decoded_size(pdf, LIMIT, streams=page_streams(pdf, 0))
