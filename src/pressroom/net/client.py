@@ -17,6 +17,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from pressroom.core.errors import PayloadTooLarge, PressroomError, UrlFetchFailed
+from pressroom.net.decoding import BoundedDecoder, UnsupportedEncoding
 from pressroom.net.gate import NetworkGate, Purpose, Target
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
@@ -163,11 +164,16 @@ class SafeHttpClient:
             declared = response.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > cap:
                 raise _too_large(url, cap)
-            body = bytearray()
-            async for chunk in response.aiter_bytes():  # decoded bytes: a gzip bomb hits the cap too
-                body += chunk
-                if len(body) > cap:
-                    raise _too_large(url, cap)
+            try:  # decoded here, under the cap (httpx would inflate each received chunk whole)
+                decoder = BoundedDecoder(response.headers.get("content-encoding", ""))
+                body = bytearray()
+                async for raw in response.aiter_raw():
+                    for piece in decoder.feed(raw):
+                        body += piece
+                        if len(body) > cap:
+                            raise _too_large(url, cap)
+            except UnsupportedEncoding as exc:
+                raise fetch_failed(url, f"unsupported Content-Encoding ({exc})") from None
         finally:
             await response.aclose()
         return FetchResult(response.status_code, response.headers, bytes(body), url)
