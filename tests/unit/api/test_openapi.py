@@ -12,10 +12,13 @@ from fastapi.openapi.utils import get_openapi
 from openapi_spec_validator import validate
 from starlette.testclient import TestClient
 
+from pressroom.accounts.service import AccountService
 from pressroom.api.app import create_app
 from pressroom.api.openapi import _BODIES, COMPONENTS, ERROR_CODES, ErrorBody, component_schemas, unresolved_refs
 from pressroom.config import Settings
 from pressroom.db.migrate import upgrade
+from pressroom.db.session import Database
+from pressroom.keys.service import ApiKeyService
 from pressroom.pdfops.schemas import OPERATION_MODELS
 
 ERROR_REF = {"$ref": COMPONENTS + ErrorBody.__name__}
@@ -34,7 +37,16 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     settings = Settings(data_dir=Path(tmp_path_factory.mktemp("layers")))
     upgrade(settings.resolved_database_url)  # a key is looked up in its table before it is refused
     with TestClient(create_app(settings, worker=False)) as client:
+        db = Database(settings.resolved_database_url)
+        account, _ = AccountService(db).get_or_create("layers")
+        key = ApiKeyService(db).create(account.id, "live", "layers", "admin").secret
+        _KEY_OF[id(client)] = key  # for the cases that send the key (KEY below)
         yield client
+
+
+KEY = {"authorization": "Bearer <the fixture's key>"}
+_KEY_OF: dict[int, str] = {}
+MULTIPART = "multipart/form-data; boundary=x"
 
 
 def _operations(spec: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
@@ -144,6 +156,17 @@ def _declared(spec: dict[str, Any], method: str, path: str, status: int) -> list
         ("get", "/v1/templates", {}, b"", 401, "UNAUTHORIZED"),
         ("get", "/v1/templates", {"authorization": "Bearer pr_live_nope"}, b"", 401, "UNAUTHORIZED"),
         ("post", "/v1/assets", {"content-type": "multipart/form-data; boundary=x"}, b"x" * (11 << 20), 413, None),
+        ("post", "/v1/assets", {**KEY, "content-type": MULTIPART}, b"garbage", 400, "INVALID_MULTIPART"),
+        (
+            "post",
+            "/v1/documents/merge",
+            {**KEY, "content-type": MULTIPART},
+            b"garbage",
+            400,
+            "INVALID_MULTIPART",
+        ),
+        ("post", "/v1/documents/merge", {**KEY, "content-type": "text/plain"}, b"{}", 415, "UNSUPPORTED_MEDIA_TYPE"),
+        ("post", "/v1/signing-keys", {**KEY, "content-type": "text/csv"}, b"a,b", 415, "UNSUPPORTED_MEDIA_TYPE"),
     ],
 )
 def test_the_layers_in_front_of_every_route_answer_as_declared(
@@ -158,6 +181,8 @@ def test_the_layers_in_front_of_every_route_answer_as_declared(
 ) -> None:
     # Body parsing, authentication and the body-size limit answer before any route runs: their answers must be
     # a status the route declares, with a listed code, in the declared error body.
+    if headers.get("authorization") == KEY["authorization"]:
+        headers = {**headers, "authorization": "Bearer " + _KEY_OF[id(client)]}
     response = client.request(method.upper(), path, headers=headers, content=body)
     assert response.status_code == status, response.text
     error = ErrorBody.model_validate(response.json()).error
