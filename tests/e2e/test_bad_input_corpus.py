@@ -69,6 +69,7 @@ class Context:
     ext: str
     b_tpl: str  # tenant B's template, which nothing here may change
     b_body: str
+    doc: str  # a one-page document of tenant A
 
 
 def _template_unchanged(client: httpx.Client, ctx: Context) -> None:
@@ -88,7 +89,12 @@ def _details_line_2(response: httpx.Response, ctx: Context) -> None:
 
 def _format(value: Any, ctx: Context) -> Any:
     if isinstance(value, str):  # replace, not str.format: bodies hold Handlebars braces
-        return value.replace("{tpl}", ctx.tpl).replace("{tpl2}", ctx.tpl2).replace("{ext}", ctx.ext)
+        return (
+            value.replace("{tpl}", ctx.tpl)
+            .replace("{tpl2}", ctx.tpl2)
+            .replace("{ext}", ctx.ext)
+            .replace("{doc}", ctx.doc)
+        )
     if isinstance(value, dict):
         return {k: _format(v, ctx) for k, v in value.items()}
     return value
@@ -359,6 +365,29 @@ CASES: list[Case] = [
         bound_s=RENDER_S,
         charges_nothing=False,
     ),
+    Case("folder-patch-name-null", "PATCH", "/v1/folders/fld_nope", 400, "VALIDATION_ERROR", json={"name": None}),
+    _raw(
+        "batch-data-lone-surrogate",
+        "/v1/batches",
+        b'{"template_id": "{tpl}", "entries": [{"data": {"a": "\\ud800"}}]}',
+        400,
+        "INVALID_JSON",
+    ),
+    Case(
+        "preview-page-past-int64",
+        "GET",
+        f"/v1/documents/{{doc}}/preview?page={INT64_PAST}",
+        422,
+        "INVALID_PAGE_RANGE",
+        bound_s=10.0,
+    ),
+    Case(
+        "download-link-expires-past-int64",
+        "GET",
+        f"/v1/files/{{doc}}?expires={INT64_PAST}0&signature=abc",
+        403,
+        "DOWNLOAD_LINK_INVALID",
+    ),
     # -- earlier cases (test_errors.py) --------------------------------------------------------------------
     _raw("malformed-json", "/v1/templates", b'{"name": "x", "body": ', 400, "INVALID_JSON"),
     Case(
@@ -411,7 +440,7 @@ CASES: list[Case] = [
 
 # -- running one case -------------------------------------------------------------------------------------
 def set_up(api: httpx.Client, api_b: httpx.Client) -> Context:
-    """Tenant A's two templates (one with an external_id) and tenant B's template, fresh for a run."""
+    """Tenant A's two templates (one with an external_id) and a document, tenant B's template: fresh per run."""
     ext = f"corpus-{uuid.uuid4().hex[:10]}"
     first = api.post(
         "/v1/templates", json={"name": "corpus", "body": "<p>{{k}}</p>", "sample_data": {"k": "v"}, "external_id": ext}
@@ -419,9 +448,10 @@ def set_up(api: httpx.Client, api_b: httpx.Client) -> Context:
     second = api.post("/v1/templates", json={"name": "corpus-2", "body": "<p>2</p>"})
     b_body = f"<p>tenant B {uuid.uuid4().hex}</p>"
     theirs = api_b.post("/v1/templates", json={"name": "theirs", "body": b_body})
-    for response in (first, second, theirs):
+    document = api.post("/v1/documents/transform", json={"html": "<p>one page</p>"})
+    for response in (first, second, theirs, document):
         assert response.status_code == 201, response.text
-    return Context(first.json()["id"], second.json()["id"], ext, theirs.json()["id"], b_body)
+    return Context(first.json()["id"], second.json()["id"], ext, theirs.json()["id"], b_body, document.json()["id"])
 
 
 def _send(client: httpx.Client, case: Case, ctx: Context) -> httpx.Response:
