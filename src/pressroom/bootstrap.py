@@ -43,6 +43,7 @@ from pressroom.storage.filesystem import FilesystemBlobStore
 from pressroom.storage.s3 import S3BlobStore
 from pressroom.storage.signing import UrlSigner
 from pressroom.templates.service import TemplateService
+from pressroom.templating import handlebars
 from pressroom.webhooks.dispatcher import WebhookDispatcher
 from pressroom.webhooks.outbox import job_webhook_outbox
 from pressroom.webhooks.service import WebhookEndpointService
@@ -116,7 +117,9 @@ def build(settings: Settings) -> Container:
     assets = AssetService(db, store, settings.assets, settings.render.asset_prefix)
     signer = UrlSigner(settings.resolved_secret_key(), settings.public_url)
 
-    templates = TemplateService(db)
+    templates = TemplateService(
+        db, handlebars.Limits(time_budget=settings.templates.time_budget_s, max_tags=settings.templates.max_tags)
+    )
     # S3 downloads are presigned S3 URLs unless the operator asks for links proxied through the API.
     presigner = store if isinstance(store, S3BlobStore) and settings.storage.downloads == "presigned" else None
     documents = DocumentService(db, store, signer, settings.download_url_ttl_s, presigner=presigner)
@@ -144,7 +147,9 @@ def build(settings: Settings) -> Container:
         retention=credits.retention,
     )
     webhooks = WebhookDispatcher(db, net, documents, settings.webhooks)
-    idempotency = IdempotencyService(db, settings.billing.idempotency_ttl_s)
+    # An in-progress Idempotency-Key is leased like a job (renewed while its request runs), so a crashed
+    # request's key is free again after jobs.lease_s rather than after the 24 h replay window.
+    idempotency = IdempotencyService(db, settings.billing.idempotency_ttl_s, lease_s=settings.jobs.lease_s)
     chores: list[Callable[[], object]] = [
         webhooks.deliver_due,
         Periodic(

@@ -45,12 +45,21 @@ class RenderSettings(BaseModel):
     weasyprint_workers: int = Field(default=0, ge=0)
     weasyprint_max_tasks: int = Field(default=200, ge=1, description="renders before a worker is recycled")
     weasyprint_memory_mb: int = Field(default=2048, ge=0, description="address-space cap per worker, 0 = none")
+    # Per render (docs/rendering.md, "Resource limits"): a Chromium page's renderer process is killed beyond
+    # this resident size (its JS heap is capped at half of it), and images whose header declares more
+    # pixels than max_image_pixels never reach an engine's decoder. 0 = no memory cap.
+    max_memory_mb: int = Field(default=1024, ge=0, description="resident memory of one Chromium page, 0 = none")
+    max_image_pixels: int = Field(default=89_478_485, ge=1, description="largest image a render decodes")
     # Engine for templates that do not choose one; used for everything when Chromium is not installed.
     default_engine: Literal["chromium", "weasyprint"] = "chromium"
 
 
 class AssetSettings(BaseModel):
     max_bytes: int = Field(default=10 * 1024 * 1024, ge=1, description="largest uploaded asset")
+    # Limits read from a file's header before anything is decompressed: a font's declared table sizes
+    # (WOFF/WOFF2 inflate) and an image's width x height (PIL's decompression-bomb threshold).
+    max_font_bytes: int = Field(default=64 * 1024 * 1024, ge=1024, description="largest decompressed font")
+    max_image_pixels: int = Field(default=89_478_485, ge=1, description="largest image, in pixels")
     cache_mb: int = Field(default=64, ge=0, description="asset bytes kept in memory for renders")
 
 
@@ -66,7 +75,10 @@ class NetSettings(BaseModel):
 
 class TemplateSettings(BaseModel):
     max_output_chars: int = 20 * 1024 * 1024
+    # A render's wall-clock budget; compiling a template (on save, and before a render) gets the same one.
     time_budget_s: float = 10.0
+    # Tags ({{...}}) in one template, counted before it is parsed: compiling costs ~40 us a tag.
+    max_tags: int = Field(default=50_000, ge=1)
     locale: str = "en"
 
 
@@ -199,6 +211,12 @@ class PdfSettings(BaseModel):
     max_input_bytes: int = 50 * 1024 * 1024
     max_pages: int = Field(default=10_000, ge=1)
     max_sources: int = Field(default=50, ge=2)
+    # What the streams of a request's PDFs may decompress to, in total, for the steps that decode them
+    # (preview, compress, PDF/A, Factur-X, watermark); measured before anything inflates (Flate bombs).
+    max_decoded_bytes: int = Field(default=1024 * 1024 * 1024, ge=1024 * 1024)
+    # Largest image (width x height, read from its header) a watermark or a signature box may use; PIL's
+    # own decompression-bomb threshold.
+    max_image_pixels: int = Field(default=89_478_485, ge=1)
     preview_max_dpi: int = 300
     # RFC 3161 timestamp authority for PAdES B-T; unset -> signatures are B-B. Operator-chosen, so it is
     # reached directly rather than through the tenant network gate.
@@ -207,6 +225,8 @@ class PdfSettings(BaseModel):
 
 class ApiSettings(BaseModel):
     max_body_bytes: int = 10 * 1024 * 1024
+    # JSON bodies (and multipart fields carrying JSON) nested deeper than this are refused (INVALID_JSON).
+    max_json_depth: int = Field(default=100, ge=1, le=500)
     page_size_max: int = 100
 
 

@@ -1,4 +1,8 @@
-"""Every bad input gets a clear 4xx with a stable code."""
+"""Every bad input gets a clear 4xx with a stable code.
+
+The request -> status/code cases live in the bad-input corpus (test_bad_input_corpus.py), which also checks
+their time bound and that the server and other tenants are unaffected; the tests here need more than one
+request and its answer (an engine that recovers, a receiver that must not be reached, a translation)."""
 
 from __future__ import annotations
 
@@ -16,71 +20,17 @@ def error_of(response: httpx.Response) -> dict[str, object]:
     return error
 
 
-def test_malformed_json_is_400_invalid_json(api: httpx.Client) -> None:
-    response = api.post(
-        "/v1/templates", content=b'{"name": "x", "body": ', headers={"content-type": "application/json"}
-    )
-    assert response.status_code == 400
-    assert error_of(response)["code"] == "INVALID_JSON"
-
-
-def test_missing_field_is_400_validation_error(api: httpx.Client) -> None:
-    response = api.post("/v1/documents/generate", json={"data": {}})
-    assert response.status_code == 400
-    error = error_of(response)
-    assert error["code"] == "VALIDATION_ERROR"
-    assert any(d["field"] == "template_id" for d in error["details"])  # type: ignore[union-attr]
-
-
-def test_unknown_ids_are_404_with_their_own_codes(api: httpx.Client) -> None:
-    assert error_of(api.get("/v1/templates/tpl_nope"))["code"] == "TEMPLATE_NOT_FOUND"
-    assert error_of(api.get("/v1/documents/doc_nope"))["code"] == "DOCUMENT_NOT_FOUND"
-    assert error_of(api.get("/v1/jobs/job_nope"))["code"] == "JOB_NOT_FOUND"
-    generate = api.post("/v1/documents/generate", json={"template_id": "tpl_nope"})
-    assert generate.status_code == 404 and error_of(generate)["code"] == "TEMPLATE_NOT_FOUND"
-
-
-def test_oversized_body_is_413(api: httpx.Client) -> None:
-    response = api.post(
-        "/v1/documents/transform",
-        content=b'{"html": "' + b"x" * (11 * 1024 * 1024) + b'"}',
-        headers={"content-type": "application/json"},
-    )
-    assert response.status_code == 413
-    assert error_of(response)["code"] == "PAYLOAD_TOO_LARGE"
-
-
-def test_template_runtime_error_is_422_with_position(api: httpx.Client) -> None:
-    response = api.post("/v1/documents/transform", json={"html": "<p>\n  {{> nowhere}}</p>"})
-    assert response.status_code == 422
-    error = error_of(response)
-    assert error["code"] == "TEMPLATE_RENDER_ERROR"
-    assert error["details"]["line"] == 2  # type: ignore[index]
-    assert error["details"]["job_id"].startswith("job_")  # type: ignore[index]
-
-
 def test_render_timeout_is_reported_and_the_engine_recovers(api: httpx.Client) -> None:
     response = api.post(
         "/v1/documents/transform",
         json={"html": "<p>spin</p><script>while (true) {}</script>", "options": {"timeout_s": 2}},
     )
-    assert response.status_code == 422
+    assert response.status_code == 504  # issue #12: the engine did not answer in time (was 422)
     assert error_of(response)["code"] == "RENDER_TIMEOUT"
     after = api.post(
         "/v1/documents/transform", json={"html": "<p>still alive</p>"}, headers={"Accept": "application/pdf"}
     )
     assert after.status_code == 200 and "still alive" in pdftotext(after.content)
-
-
-def test_unknown_route_and_wrong_method(api: httpx.Client) -> None:
-    assert error_of(api.get("/v1/nothing-here"))["code"] == "NOT_FOUND"
-    response = api.put("/v1/documents/generate", json={})
-    assert response.status_code == 405 and error_of(response)["code"] == "METHOD_NOT_ALLOWED"
-
-
-def test_bad_paging_is_400(api: httpx.Client) -> None:
-    assert error_of(api.get("/v1/templates?limit=1000"))["code"] == "VALIDATION_ERROR"
-    assert error_of(api.get("/v1/jobs?status=exploded"))["code"] == "VALIDATION_ERROR"
 
 
 def test_french_error_message(api: httpx.Client) -> None:

@@ -11,7 +11,8 @@ from starlette.concurrency import run_in_threadpool
 
 from pressroom import __version__
 from pressroom.accounts.routes import router as account_router
-from pressroom.api import errors
+from pressroom.api import errors, openapi
+from pressroom.api.bodies import RequestGuard
 from pressroom.api.idempotency import IdempotencyLayer
 from pressroom.api.limits import BodySizeLimit, RateLimitHeaders
 from pressroom.assets.routes import router as assets_router
@@ -51,9 +52,15 @@ def create_app(settings: Settings, *, worker: bool = True, container: Container 
         lifespan=lifespan,
     )
     errors.install(app)
+    # The served /openapi.json says what the API really answers (error bodies and statuses, bodies parsed by
+    # hand): see api/openapi.py.
+    openapi.install(app)
     # Starlette: the last added is the outermost. The body limit wraps everything, so the idempotency
     # layer (which buffers the body) never reads more than the limit.
     app.add_middleware(IdempotencyLayer)
+    # Outside the idempotency layer: a body that cannot be stored and read back is refused before anything
+    # records or runs it (api/bodies.py).
+    app.add_middleware(RequestGuard, max_depth=settings.api.max_json_depth)
     app.add_middleware(RateLimitHeaders)
     app.add_middleware(BodySizeLimit, max_bytes=settings.api.max_body_bytes)
 

@@ -67,7 +67,18 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = _HTTP_CODES.get(exc.status_code, "HTTP_ERROR")
+    if exc.status_code == 400 and isinstance(exc.__cause__, ValueError | RecursionError):
+        # FastAPI's body parser failing on what api/bodies.py would have refused (not UTF-8, too deep).
+        code = "INVALID_JSON"
+    elif exc.status_code == 400 and _is_multipart(request):
+        # Starlette's form parser refusing the body (malformed, too many files or fields): a stable code of its
+        # own, which the multipart routes declare (api/openapi.py MULTIPART).
+        code = "INVALID_MULTIPART"
     return error_response(request, exc.status_code, code, str(exc.detail), None, dict(exc.headers or {}))
+
+
+def _is_multipart(request: Request) -> bool:
+    return request.headers.get("content-type", "").split(";")[0].strip().lower() == "multipart/form-data"
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

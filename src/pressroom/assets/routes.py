@@ -5,10 +5,18 @@ from typing import Literal
 from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
 
 from pressroom.api.deps import Principal, current_principal, page_params, services
+from pressroom.api.openapi import BINARY, MULTIPART, SERVICE, declare
 from pressroom.assets.schemas import AssetOut
 from pressroom.assets.service import AssetService
 from pressroom.bootstrap import Container
-from pressroom.core.errors import InternalError, PayloadTooLarge
+from pressroom.core.errors import (
+    AssetLimitExceeded,
+    AssetNotFound,
+    InternalError,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+)
+from pressroom.core.filenames import content_disposition
 from pressroom.core.pagination import Page, PageParams
 
 router = APIRouter(prefix="/v1/assets", tags=["assets"])
@@ -20,7 +28,19 @@ def asset_service(container: Container = Depends(services)) -> AssetService:
     return container.assets
 
 
-@router.post("", status_code=201, response_model=AssetOut)
+@router.post(
+    "",
+    status_code=201,
+    response_model=AssetOut,
+    responses=declare(
+        UnsupportedMediaType,
+        AssetLimitExceeded,  # an image's pixels, a font's decompressed size (read from headers, nothing inflated)
+        *SERVICE,
+        *MULTIPART,
+        post=True,
+        success={200: {"model": AssetOut, "description": "An asset of the same name was replaced"}},
+    ),
+)
 def upload_asset(
     response: Response,
     file: UploadFile = File(description="an image (PNG, JPEG, GIF, WebP, SVG), a font (TTF, OTF, WOFF, WOFF2) or CSS"),
@@ -40,7 +60,7 @@ def upload_asset(
     return AssetOut.model_validate(asset)
 
 
-@router.get("", response_model=Page[AssetOut])
+@router.get("", response_model=Page[AssetOut], responses=declare())
 def list_assets(
     kind: Literal["image", "font", "css"] | None = Query(default=None),
     paging: PageParams = Depends(page_params),
@@ -53,14 +73,21 @@ def list_assets(
     )
 
 
-@router.get("/{asset_id}", response_model=AssetOut)
+@router.get("/{asset_id}", response_model=AssetOut, responses=declare(AssetNotFound))
 def get_asset(
     asset_id: str, principal: Principal = Depends(current_principal), assets: AssetService = Depends(asset_service)
 ) -> AssetOut:
     return AssetOut.model_validate(assets.get(principal.account_id, asset_id))
 
 
-@router.get("/{asset_id}/content", response_class=Response)
+@router.get(
+    "/{asset_id}/content",
+    response_class=Response,
+    responses={
+        200: {"content": {"*/*": {"schema": BINARY}}, "description": "The asset's bytes"},
+        **declare(AssetNotFound),
+    },
+)
 def get_asset_content(
     asset_id: str, principal: Principal = Depends(current_principal), assets: AssetService = Depends(asset_service)
 ) -> Response:
@@ -69,12 +96,12 @@ def get_asset_content(
     headers = {
         "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; sandbox",
         "X-Content-Type-Options": "nosniff",
-        "Content-Disposition": f'inline; filename="{asset.name}"',
+        "Content-Disposition": content_disposition(asset.name, "inline"),
     }
     return Response(content=data, media_type=asset.content_type, headers=headers)
 
 
-@router.delete("/{asset_id}", status_code=204)
+@router.delete("/{asset_id}", status_code=204, responses=declare(AssetNotFound))
 def delete_asset(
     asset_id: str, principal: Principal = Depends(current_principal), assets: AssetService = Depends(asset_service)
 ) -> Response:

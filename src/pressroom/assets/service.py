@@ -17,13 +17,21 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from pressroom.config import AssetSettings
-from pressroom.core.errors import AssetNotFound, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
+from pressroom.core.errors import (
+    AssetLimitExceeded,
+    AssetNotFound,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
 from pressroom.core.ids import new_id
+from pressroom.core.images import image_size
 from pressroom.db.models_assets import Asset
 from pressroom.db.session import Database
 from pressroom.rendering.base import ASSET_PREFIX, StaticAsset
-from pressroom.rendering.fonts import data_url, font_face, inspect_font
+from pressroom.rendering.fonts import DEFAULT_MAX_FONT_BYTES, data_url, font_face, inspect_font
 from pressroom.storage.base import BlobStore
+from pressroom.storage.keys import asset_key
 
 from .repository import AssetRepository
 
@@ -36,6 +44,7 @@ _IMAGES: tuple[tuple[bytes, str], ...] = (
     (b"GIF87a", "image/gif"),
     (b"GIF89a", "image/gif"),
 )
+DEFAULT_MAX_IMAGE_PIXELS = 89_478_485  # assets.max_image_pixels: PIL's decompression-bomb threshold
 _SVG = re.compile(rb"^\s*(<\?xml[^>]*>\s*)?(<!--.*?-->\s*)*(<!doctype svg[^>]*>\s*)?<svg\b", re.IGNORECASE | re.DOTALL)
 
 
@@ -48,16 +57,27 @@ class Sniffed:
     font_style: str | None = None
 
 
-def sniff(data: bytes, filename: str, declared_type: str | None) -> Sniffed:
-    """What the bytes really are (the declared type is only trusted for CSS, which has no signature)."""
+def sniff(
+    data: bytes,
+    filename: str,
+    declared_type: str | None,
+    *,
+    max_font_bytes: int = DEFAULT_MAX_FONT_BYTES,
+    max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS,
+) -> Sniffed:
+    """What the bytes really are (the declared type is only trusted for CSS, which has no signature).
+
+    Nothing is decoded here beyond headers: an image's width x height and a font's declared sizes are
+    checked against the limits (413 ``ASSET_LIMIT_EXCEEDED``) before anything - this process, fontTools,
+    or later a renderer - inflates them."""
     for magic, content_type in _IMAGES:
         if data.startswith(magic):
-            return Sniffed("image", content_type)
+            return _checked_image(data, content_type, max_image_pixels)
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return Sniffed("image", "image/webp")
+        return _checked_image(data, "image/webp", max_image_pixels)
     if _SVG.match(data[:4096]):
         return Sniffed("image", "image/svg+xml")
-    font = inspect_font(data)
+    font = inspect_font(data, max_font_bytes)
     if font is not None:
         return Sniffed("font", font.content_type, font.family, font.weight, font.style)
     is_css = (declared_type or "").split(";")[0].strip().lower() == "text/css" or filename.lower().endswith(".css")
@@ -72,6 +92,16 @@ def sniff(data: bytes, filename: str, declared_type: str | None) -> Sniffed:
         "Assets must be PNG, JPEG, GIF, WebP or SVG images, TTF/OTF/WOFF/WOFF2 fonts, or UTF-8 CSS",
         details={"filename": filename, "declared_type": declared_type},
     )
+
+
+def _checked_image(data: bytes, content_type: str, max_pixels: int) -> Sniffed:
+    size = image_size(data)
+    if size is not None and size.pixels > max_pixels:
+        raise AssetLimitExceeded(
+            f"The image is {size.width}x{size.height} pixels; the limit is {max_pixels} pixels",
+            details={"limit": "pixels", "width": size.width, "height": size.height, "max_pixels": max_pixels},
+        )
+    return Sniffed("image", content_type)
 
 
 def references(*texts: str | None) -> set[str]:
@@ -169,7 +199,13 @@ class AssetService:
             )
         if not data:
             raise ValidationFailed("The uploaded file is empty", details={"field": "file"})
-        found = sniff(data, chosen, declared_type)
+        found = sniff(
+            data,
+            chosen,
+            declared_type,
+            max_font_bytes=self.settings.max_font_bytes,
+            max_image_pixels=self.settings.max_image_pixels,
+        )
         digest = hashlib.sha256(data).hexdigest()
         with self.db.session() as session:
             repo = AssetRepository(session)
@@ -181,7 +217,7 @@ class AssetService:
                     id=asset_id,
                     account_id=account_id,
                     name=chosen,
-                    storage_key=f"assets/{account_id}/{asset_id}",
+                    storage_key=asset_key(account_id, asset_id),  # ids only: the name is a column
                     kind=found.kind,
                     content_type=found.content_type,
                     size_bytes=len(data),

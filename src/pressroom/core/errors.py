@@ -13,6 +13,10 @@ from typing import Any, ClassVar
 class PressroomError(Exception):
     status: ClassVar[int] = 500
     code: ClassVar[str] = "INTERNAL_ERROR"
+    # Whether another attempt of the same job may succeed: the service (an engine, a store), not the input,
+    # was at fault and the fault can pass. The job runner retries by this, so a deterministic failure (an
+    # input error, a storage key refused, a permission error) fails its job once instead of crash-looping.
+    transient: ClassVar[bool] = False
 
     def __init__(self, message: str | None = None, *, details: Any = None, code: str | None = None) -> None:
         self.message = message or self.default_message()
@@ -32,6 +36,13 @@ class PressroomError(Exception):
 class ValidationFailed(PressroomError):
     status = 400
     code = "VALIDATION_ERROR"
+
+
+class InvalidJson(ValidationFailed):
+    """A body (or a multipart field) that is not JSON Pressroom can store and read back: unparseable, not
+    UTF-8, nested too deep, NaN/Infinity, or a lone UTF-16 surrogate."""
+
+    code = "INVALID_JSON"
 
 
 class Unauthorized(PressroomError):
@@ -101,6 +112,12 @@ class Conflict(PressroomError):
     code = "CONFLICT"
 
 
+class ExternalIdConflict(Conflict):
+    """Another template of the account already carries this ``external_id`` (PATCH cannot take it over)."""
+
+    code = "EXTERNAL_ID_CONFLICT"
+
+
 class Gone(PressroomError):
     status = 410
     code = "GONE"
@@ -109,6 +126,13 @@ class Gone(PressroomError):
 class PayloadTooLarge(PressroomError):
     status = 413
     code = "PAYLOAD_TOO_LARGE"
+
+
+class AssetLimitExceeded(PayloadTooLarge):
+    """An uploaded file that would decompress beyond a limit, read from its header before anything is
+    inflated: a font's declared table sizes, an image's width x height (``details.limit`` says which)."""
+
+    code = "ASSET_LIMIT_EXCEEDED"
 
 
 class Unprocessable(PressroomError):
@@ -124,12 +148,31 @@ class TemplateRenderFailed(Unprocessable):
     code = "TEMPLATE_RENDER_ERROR"
 
 
+class TemplateTooLarge(Unprocessable):
+    """A template beyond the compile limits (size, tag count, compile time); details say which."""
+
+    code = "TEMPLATE_TOO_LARGE"
+
+
 class RenderFailed(Unprocessable):
     code = "RENDER_FAILED"
 
 
-class RenderTimeout(Unprocessable):
+class RenderTimeout(PressroomError):
+    """The render did not finish within its time limit - for a sync request, within the deadline that
+    covers its wait in the queue and the render (rendering/deadline.py). 504: the engine behind the API
+    did not answer in time."""
+
+    status = 504
     code = "RENDER_TIMEOUT"
+
+
+class RenderResourceLimit(Unprocessable):
+    """The document needs more than a render may use: an image larger than ``render.max_image_pixels``
+    (read from its header, before anything decodes it) or a page whose renderer went beyond
+    ``render.max_memory_mb``. ``details.limit`` says which (``image_pixels`` or ``memory``)."""
+
+    code = "RENDER_RESOURCE_LIMIT"
 
 
 class UrlForbidden(Unprocessable):
@@ -171,17 +214,56 @@ class IdempotencyKeyReused(Unprocessable):
 
 
 class IdempotencyInProgress(Conflict):
-    code = "IDEMPOTENCY_KEY_IN_PROGRESS"
+    """A duplicate of a request still running: answered at once (with Retry-After), never waited on."""
+
+    code = "IDEMPOTENCY_IN_PROGRESS"
 
 
 class InternalError(PressroomError):
+    """An unexpected failure inside the service (e.g. in a sandbox worker): worth another attempt."""
+
     status = 500
     code = "INTERNAL_ERROR"
+    transient = True
 
 
 class EngineUnavailable(PressroomError):
     status = 503
     code = "ENGINE_UNAVAILABLE"
+    transient = True
+
+
+# -- blob storage (pressroom.storage) ------------------------------------------------------------------
+class StorageFailed(PressroomError):
+    """The blob store refused an operation for a reason another attempt will not change (permission
+    denied, a missing bucket, a read-only filesystem): the job fails once, the operator must act."""
+
+    status = 500
+    code = "STORAGE_FAILED"
+
+
+class StorageKeyInvalid(StorageFailed, ValueError):
+    """A storage key that could leave its prefix (``..``, a leading ``/``, an empty segment) or that no
+    store can hold (control characters, too long). Keys are built from generated ids, so this is a bug
+    caught, never user input; a ValueError too, as the stores raised before."""
+
+    code = "STORAGE_KEY_INVALID"
+
+
+class StorageFull(StorageFailed):
+    """No space (or quota) left in the blob store. Not retried: a retry seconds later re-renders the
+    document only to meet the same full disk."""
+
+    status = 507
+    code = "STORAGE_FULL"
+
+
+class StorageUnavailable(PressroomError):
+    """The blob store could not be reached or answered a server error (S3 5xx, throttling, I/O error)."""
+
+    status = 503
+    code = "STORAGE_UNAVAILABLE"
+    transient = True
 
 
 # -- PDF operations (pressroom.pdf / pressroom.pdfops) ------------------------------------------------
@@ -300,7 +382,9 @@ def rebuild(code: str, message: str | None, details: Any = None) -> PressroomErr
     Used when a sync request reports its job's failure: the job row is the record, the HTTP answer must
     match what raising the original error would have produced.
     """
-    for cls in _subclasses(PressroomError):
+    # The root last: INTERNAL_ERROR rebuilds as InternalError (same status and code, and transient).
+    candidates: list[type[PressroomError]] = [*_subclasses(PressroomError)[1:], PressroomError]
+    for cls in candidates:
         if cls.code == code:
             error = cls.__new__(cls)
             PressroomError.__init__(error, message, details=details)

@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import base64
-import re
+import logging
 from functools import lru_cache
 from typing import Any, Protocol
 
 from pressroom.assets.service import AssetService, RenderAssets
 from pressroom.config import Settings
 from pressroom.core.errors import TemplateNotFound, ValidationFailed
+from pressroom.core.filenames import safe_filename as safe_filename  # its old home: old imports keep working
 from pressroom.jobs.operations import JobContext, Output
 from pressroom.rendering.base import AssetMap, PageOptions, PdfAttachment, RenderedPdf, WaitExpression
+from pressroom.rendering.deadline import current_sync_request, deadline_for
 from pressroom.rendering.frameworks import TAILWIND_READY, head_tags
 from pressroom.rendering.html import wrap_document
 from pressroom.templates.schemas import DocumentOptions, check_engine_features
 from pressroom.templates.service import TemplateService
 from pressroom.templating import handlebars
+
+log = logging.getLogger(__name__)
 
 
 class PdfRenderer(Protocol):
@@ -32,6 +36,7 @@ class PdfRenderer(Protocol):
         timeout_s: float,
         engine: str | None = None,
         assets: AssetMap | None = None,
+        deadline: float | None = None,
     ) -> RenderedPdf: ...
 
 
@@ -41,20 +46,16 @@ class PdfFinisher(Protocol):
     def finish(self, ctx: JobContext, data: bytes, raw_options: dict[str, Any] | None) -> tuple[bytes, int | None]: ...
 
 
-_UNSAFE_FILENAME = re.compile(r"[^A-Za-z0-9._ -]+")
 # Compiled templates are immutable and thread-safe: a stored template is parsed once, not per document.
 # Only sources up to this size are kept, so the cache holds at most 256 x 256 KiB.
 _CACHED_SOURCE_CHARS = 256 * 1024
 
 
 @lru_cache(maxsize=256)
-def _compiled(source: str) -> handlebars.Template:
-    return handlebars.compile(source)
-
-
-def safe_filename(name: str | None, default: str, extension: str = ".pdf") -> str:
-    stem = _UNSAFE_FILENAME.sub("_", (name or default)).strip(" ._") or default
-    return stem if stem.lower().endswith(extension) else stem + extension
+def _compiled(source: str, limits: handlebars.Limits) -> handlebars.Template:
+    # Compiled under the render's limits (tag count, time budget): a transform's raw HTML is never stored,
+    # so this is its only check.
+    return handlebars.compile(source, limits=limits)
 
 
 class DocumentGenerator:
@@ -73,13 +74,14 @@ class DocumentGenerator:
         self.limits = handlebars.Limits(
             max_output_chars=settings.templates.max_output_chars,
             time_budget=settings.templates.time_budget_s,
+            max_tags=settings.templates.max_tags,
         )
 
     def generate(self, ctx: JobContext, request: dict[str, Any]) -> Output:
         template = self.templates.get(ctx.account_id, request["template_id"])
         if template.kind != "html":
             raise TemplateNotFound(f"Template {template.id} is not an HTML template")
-        options = {**template.options, **request.get("options", {})}
+        options = {**(template.options or {}), **request.get("options", {})}  # a stored null reads as {}
         pdf = self.render(template.body, template.css, request.get("data") or {}, options, account_id=ctx.account_id)
         filename = safe_filename(request.get("filename"), template.name)
         data, pages = self._finish(ctx, pdf, options.get("pdf"))
@@ -147,7 +149,16 @@ class DocumentGenerator:
             page.wait_for = _after_tailwind(page.wait_for)
         timeout = min(page.timeout_s or render.timeout_s, render.max_timeout_s)
         document = wrap_document(html, css, head_start=head)
-        return self.renderer.render_pdf(document, page, timeout_s=timeout, engine=engine, assets=files)
+        # A sync request's deadline counts from its arrival: queueing for the engine is part of its budget.
+        pdf = self.renderer.render_pdf(
+            document, page, timeout_s=timeout, engine=engine, assets=files, deadline=deadline_for(timeout)
+        )
+        if pdf.warnings:
+            log.warning("render warnings: %s", "; ".join(pdf.warnings))
+            request = current_sync_request()
+            if request is not None:
+                request.warnings.extend(pdf.warnings)
+        return pdf
 
     @staticmethod
     def _rewrite_bands(page: PageOptions, found: RenderAssets, engine: str) -> None:
@@ -160,7 +171,11 @@ class DocumentGenerator:
             page.footer_html = rewrite(page.footer_html)
 
     def _handlebars(self, source: str, data: dict[str, Any], locale: str, timezone: str) -> str:
-        template = _compiled(source) if len(source) <= _CACHED_SOURCE_CHARS else handlebars.compile(source)
+        limits = self.limits
+        if len(source) <= _CACHED_SOURCE_CHARS:
+            template = _compiled(source, limits)
+        else:
+            template = handlebars.compile(source, limits=limits)
         return template.render(data, locale=locale, timezone=timezone, limits=self.limits)
 
 

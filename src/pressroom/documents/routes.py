@@ -2,13 +2,33 @@
 
 from __future__ import annotations
 
+import functools
+import json
+import os
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from pressroom.api.deps import Principal, current_principal, page_params, services
+from pressroom.api.openapi import ADMISSION, SERVICE, ErrorSource, declare
 from pressroom.bootstrap import Container
+from pressroom.core.errors import (
+    AssetNotFound,
+    DocumentNotFound,
+    PayloadTooLarge,
+    RenderFailed,
+    RenderResourceLimit,
+    RenderTimeout,
+    TemplateNotFound,
+    TemplateRenderFailed,
+    TemplateSyntaxFailed,
+    UrlFetchFailed,
+    UrlForbidden,
+    ValidationFailed,
+)
+from pressroom.core.filenames import content_disposition
 from pressroom.core.pagination import Page, PageParams
 from pressroom.db.models import Document
 from pressroom.documents.schemas import (
@@ -18,14 +38,34 @@ from pressroom.documents.schemas import (
     JobAccepted,
     TransformRequest,
 )
+from pressroom.documents.service import DocumentExpired, DownloadLinkInvalid
+from pressroom.rendering.deadline import SyncRenderGate, current_sync_request
 
 router = APIRouter(tags=["documents"])
 
-PRODUCED = {
+PRODUCED: dict[int | str, dict[str, Any]] = {
     201: {"model": DocumentOut, "description": "The document (JSON)"},
-    200: {"content": {"application/pdf": {}}, "description": "The PDF bytes, with `Accept: application/pdf`"},
+    200: {
+        "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+        "description": "The PDF bytes, with `Accept: application/pdf`",
+    },
     202: {"model": JobAccepted, "description": "Accepted as an async job"},
 }
+# What a producing call can be answered besides its document: admission (credits, quota, plan, queue), a missing
+# template/asset, and the render's own failures (422), also when a sync request reports its failed job.
+PRODUCING_ERRORS: tuple[ErrorSource, ...] = (
+    *ADMISSION,
+    TemplateNotFound,
+    AssetNotFound,
+    TemplateSyntaxFailed,
+    TemplateRenderFailed,
+    RenderFailed,
+    RenderResourceLimit,
+    RenderTimeout,
+    UrlForbidden,
+    UrlFetchFailed,
+    *SERVICE,
+)
 
 
 def document_out(container: Container, document: Document) -> DocumentOut:
@@ -80,20 +120,52 @@ def produce(
     # The finished job hands back its document, bytes and price: nothing is read back from the database.
     result = container.jobs.execute_sync(principal, operation, payload, **common)
     document, charged, left = result.document, result.price, result.credits_left
+    # What the render left out (an oversized image, SVG <use> copies): rendering/limits.py.
+    marker = current_sync_request()
+    warnings = list(marker.warnings) if marker is not None else []
     if wants_bytes(request):
-        return Response(
-            result.data,
-            media_type=document.content_type,
-            headers={
-                "X-Document-Id": document.id,
-                "X-Job-Id": document.job_id,
-                "X-Credits-Charged": str(charged),
-                "X-Credits-Left": str(left),
-                "Content-Disposition": f'inline; filename="{document.filename}"',
-            },
-        )
-    out = document_out(container, document).model_copy(update={"credits_charged": charged, "credits_left": left})
-    return JSONResponse(out.model_dump(mode="json"), status_code=201)
+        headers = {
+            "X-Document-Id": document.id,
+            "X-Job-Id": document.job_id,
+            "X-Credits-Charged": str(charged),
+            "X-Credits-Left": str(left),
+            "Content-Disposition": content_disposition(document.filename, "inline"),
+        }
+        if warnings:
+            headers["X-Render-Warnings"] = json.dumps(warnings)  # ASCII: \u escapes keep it a valid header
+        return Response(result.data, media_type=document.content_type, headers=headers)
+    update: dict[str, Any] = {"credits_charged": charged, "credits_left": left}
+    if warnings:
+        update["warnings"] = warnings
+    out = document_out(container, document).model_copy(update=update)
+    return JSONResponse(out.model_dump(mode="json", exclude=None if warnings else {"warnings"}), status_code=201)
+
+
+def sync_render_gate(request: Request, container: Container) -> SyncRenderGate:
+    """The app's gate for sync renders (rendering/deadline.py), sized to what the engines admit."""
+    gate: SyncRenderGate | None = getattr(request.app.state, "sync_render_gate", None)
+    if gate is None:
+        render = container.settings.render
+        cores = os.cpu_count() or 1
+        slots = max(render.concurrency or cores * 2, render.weasyprint_workers or cores)
+        gate = request.app.state.sync_render_gate = SyncRenderGate(slots + render.queue_size)
+    return gate
+
+
+async def _produce_off_loop(
+    request: Request,
+    container: Container,
+    principal: Principal,
+    operation: str,
+    body: GenerateRequest | TransformRequest,
+    template_id: str | None,
+) -> Response:
+    """An async submission is quick (admission, enqueue): the shared pool. A sync one holds its thread for
+    the whole render: the sync-render gate's threads, its deadline counted from now."""
+    call = functools.partial(_produce, request, container, principal, operation, body, template_id)
+    if body.is_async:
+        return await run_in_threadpool(call)
+    return await sync_render_gate(request, container).run(call, request.is_disconnected)
 
 
 def _produce(
@@ -118,27 +190,27 @@ def _produce(
     )
 
 
-@router.post("/v1/documents/generate", responses=PRODUCED)  # type: ignore[arg-type]
-def generate(
+@router.post("/v1/documents/generate", status_code=201, responses=PRODUCED | declare(*PRODUCING_ERRORS, post=True))
+async def generate(
     body: GenerateRequest,
     request: Request,
     principal: Principal = Depends(current_principal),
     container: Container = Depends(services),
 ) -> Response:
-    return _produce(request, container, principal, "generate", body, body.template_id)
+    return await _produce_off_loop(request, container, principal, "generate", body, body.template_id)
 
 
-@router.post("/v1/documents/transform", responses=PRODUCED)  # type: ignore[arg-type]
-def transform(
+@router.post("/v1/documents/transform", status_code=201, responses=PRODUCED | declare(*PRODUCING_ERRORS, post=True))
+async def transform(
     body: TransformRequest,
     request: Request,
     principal: Principal = Depends(current_principal),
     container: Container = Depends(services),
 ) -> Response:
-    return _produce(request, container, principal, "transform", body, None)
+    return await _produce_off_loop(request, container, principal, "transform", body, None)
 
 
-@router.get("/v1/documents", response_model=Page[DocumentOut])
+@router.get("/v1/documents", response_model=Page[DocumentOut], responses=declare())
 def list_documents(
     status: str | None = Query(default=None),
     template_id: str | None = Query(default=None),
@@ -151,7 +223,7 @@ def list_documents(
     return Page(data=data, total=total, limit=paging.limit, offset=paging.offset)
 
 
-@router.get("/v1/documents/{document_id}", response_model=DocumentOut)
+@router.get("/v1/documents/{document_id}", response_model=DocumentOut, responses=declare(DocumentNotFound))
 def get_document(
     document_id: str,
     principal: Principal = Depends(current_principal),
@@ -160,7 +232,11 @@ def get_document(
     return document_out(container, container.documents.get(principal.account_id, document_id))
 
 
-@router.get("/v1/documents/{document_id}/download", response_model=DownloadOut)
+@router.get(
+    "/v1/documents/{document_id}/download",
+    response_model=DownloadOut,
+    responses=declare(DocumentNotFound, DocumentExpired),
+)
 def download_link(
     document_id: str,
     principal: Principal = Depends(current_principal),
@@ -170,7 +246,7 @@ def download_link(
     return DownloadOut(download_url=link.url, expires_in=link.expires_in, expires_at=link.expires_at)
 
 
-@router.delete("/v1/documents/{document_id}", status_code=204)
+@router.delete("/v1/documents/{document_id}", status_code=204, responses=declare(DocumentNotFound))
 def delete_document(
     document_id: str,
     principal: Principal = Depends(current_principal),
@@ -180,7 +256,22 @@ def delete_document(
     return Response(status_code=204)
 
 
-@router.get("/v1/files/{document_id}", include_in_schema=True, responses={200: {"content": {"application/pdf": {}}}})
+@router.get(
+    "/v1/files/{document_id}",
+    response_class=Response,
+    responses={
+        200: {"content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}},
+        # No API key here: the signature is the credential (403 when wrong or expired).
+        **declare(
+            ValidationFailed,
+            PayloadTooLarge,
+            DownloadLinkInvalid,
+            DocumentNotFound,
+            DocumentExpired,
+            authenticated=False,
+        ),
+    },
+)
 def signed_file(
     document_id: str,
     expires: int = Query(),
@@ -193,7 +284,7 @@ def signed_file(
         data,
         media_type=document.content_type,
         headers={
-            "Content-Disposition": f'attachment; filename="{document.filename}"',
+            "Content-Disposition": content_disposition(document.filename, "attachment"),
             "Cache-Control": "private",
         },
     )

@@ -5,6 +5,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from pressroom.core.filenames import StorableName
 from pressroom.templates.schemas import DocumentOptions
 
 
@@ -16,7 +17,7 @@ class _Producing(BaseModel):
     is_async: bool = Field(default=False, alias="async")
     webhook_url: str | None = Field(default=None, max_length=2048)
     metadata: dict[str, Any] = Field(default_factory=dict)
-    filename: str | None = Field(default=None, max_length=200)
+    filename: StorableName | None = Field(default=None, max_length=200)
 
     @model_validator(mode="after")
     def _check_options(self) -> _Producing:
@@ -52,6 +53,9 @@ class DocumentOut(BaseModel):
     created_at: datetime
     credits_charged: int | None = None
     credits_left: int | None = None
+    # Sync answers only: what the render left out (an image beyond render.max_image_pixels that WeasyPrint
+    # did not draw, SVG <use> copies cut). Absent when the render was faithful.
+    warnings: list[str] | None = None
 
 
 class DownloadOut(BaseModel):

@@ -13,14 +13,96 @@ from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
+from pressroom.api.bodies import check_value, loads, request_max_depth
 from pressroom.api.deps import Principal, current_principal, services
+from pressroom.api.openapi import ADMISSION, BINARY, MULTIPART, SERVICE, ErrorSource, body_ref, declare, schema_ref
 from pressroom.bootstrap import Container
-from pressroom.core.errors import UnsupportedMediaType, ValidationFailed
+from pressroom.core.errors import (
+    AssetNotFound,
+    DocumentNotFound,
+    FacturxInvalid,
+    IncompatibleOptions,
+    InvalidPageRange,
+    InvalidPdf,
+    InvalidSigningKey,
+    InvalidXml,
+    PdfaNotPossible,
+    PdfEncrypted,
+    PdfLimitExceeded,
+    PdfTimeout,
+    RenderFailed,
+    RenderResourceLimit,
+    RenderTimeout,
+    SigningKeyNotFound,
+    TemplateNotFound,
+    TemplateRenderFailed,
+    TemplateSyntaxFailed,
+    TimestampFailed,
+    Unprocessable,
+    UnsupportedMediaType,
+    UploadMissing,
+    UrlFetchFailed,
+    UrlForbidden,
+    ValidationFailed,
+    WrongPassword,
+)
 from pressroom.documents.routes import PRODUCED, produce
+from pressroom.documents.service import DocumentExpired
 from pressroom.pdfops.schemas import OPERATION_MODELS, SigningKeyCreate, SigningKeyOut, SourceRef
 from pressroom.pdfops.service import PdfOpsService
 
 router = APIRouter(tags=["pdf operations"])
+
+# What every PDF operation can answer besides its document: the body (400, 415 for another content type),
+# admission, its sources (stored documents and templates, uploads, URLs) and the PDF work itself, also when a
+# sync request reports its failed job.
+PDF_OPERATION_ERRORS: tuple[ErrorSource, ...] = (
+    *ADMISSION,
+    UnsupportedMediaType,
+    DocumentNotFound,
+    TemplateNotFound,
+    DocumentExpired,
+    WrongPassword,
+    PdfLimitExceeded,
+    InvalidPdf,
+    PdfEncrypted,
+    PdfTimeout,
+    InvalidPageRange,
+    IncompatibleOptions,
+    UploadMissing,
+    UrlForbidden,
+    UrlFetchFailed,
+    RenderFailed,
+    # A template source is rendered like generate renders it (its assets, its own errors, the render limits).
+    AssetNotFound,
+    TemplateSyntaxFailed,
+    TemplateRenderFailed,
+    RenderResourceLimit,
+    RenderTimeout,
+    *SERVICE,
+    *MULTIPART,
+)
+_EXTRA_ERRORS: dict[str, tuple[ErrorSource, ...]] = {
+    "pdfa": (PdfaNotPossible,),
+    "facturx": (FacturxInvalid, InvalidXml, PdfaNotPossible),
+    # Unprocessable: a signature box on a page the PDF does not have; 502: the timestamp authority failed.
+    "sign": (SigningKeyNotFound, InvalidSigningKey, Unprocessable, TimestampFailed),
+}
+
+
+# A PDF operation as multipart/form-data: the fields of its JSON body (objects and arrays JSON-encoded) plus
+# the uploaded files file_0, file_1... (or file / files), referenced from the body as {"type": "file", "index": n}.
+_MULTIPART_OPERATION = schema_ref(
+    "MultipartOperation",
+    {
+        "type": "object",
+        "description": "The JSON body's fields as form fields (objects and arrays JSON-encoded), plus the files.",
+        "properties": {"file": BINARY, "files": {"type": "array", "items": BINARY}},
+        "patternProperties": {"^file_[0-9]+$": BINARY},
+        "additionalProperties": {"type": "string"},
+    },
+)
+
 
 # Multipart text fields that carry JSON (Bytedoc sends `sources` and `options` as JSON strings).
 _JSON_START = ("{", "[")
@@ -36,10 +118,8 @@ async def _read_body(request: Request) -> tuple[dict[str, Any], list[tuple[int, 
     """The request as a dict plus its uploaded files by index (``file_<n>``, ``file``, ``files``)."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type in ("application/json", ""):
-        try:
-            body = json.loads(await request.body() or b"{}")
-        except json.JSONDecodeError as exc:
-            raise ValidationFailed("The request body is not valid JSON", code="INVALID_JSON") from exc
+        # The strict reader of api/bodies.py (INVALID_JSON: UTF-8, depth, NaN, lone surrogates; NUL refused).
+        body = loads(await request.body() or b"{}", max_depth=request_max_depth(request))
         if not isinstance(body, dict):
             raise ValidationFailed("The request body must be a JSON object")
         return body, []
@@ -71,13 +151,11 @@ async def _read_multipart(request: Request, content_type: str) -> tuple[dict[str
         text = str(value)
         stripped = text.strip()
         if stripped.startswith(_JSON_START):
-            try:
-                fields[name] = json.loads(stripped)
-            except json.JSONDecodeError as exc:
-                raise ValidationFailed(f"Field {name!r} is not valid JSON", details=[{"field": name}]) from exc
+            fields[name] = loads(stripped, max_depth=request_max_depth(request), field=name)
         elif stripped in _JSON_WORDS:
             fields[name] = _JSON_WORDS[stripped]
         else:
+            check_value(text, field=name)  # a NUL in a plain field is refused like one in JSON
             fields[name] = text
     if any(index >= 1000 for index, _ in files):
         taken = {index for index, _ in files if index < 1000}
@@ -168,14 +246,17 @@ def _route(name: str) -> None:
         f"/v1/documents/{name}",
         operation,
         methods=["POST"],
-        responses=PRODUCED,  # type: ignore[arg-type]
+        status_code=201,
+        responses=PRODUCED | declare(*PDF_OPERATION_ERRORS, *_EXTRA_ERRORS.get(name, ()), post=True),
         summary=f"{name} (JSON body, or multipart with file_0..N)",
         description=(model.__doc__ or "") + f"\n\nBody schema: `{model.__name__}`.",
+        # The body is parsed by hand (JSON or multipart share one model): FastAPI cannot see it, so it is
+        # declared here, by reference to components/schemas (api/openapi.py puts the models there).
         openapi_extra={
             "requestBody": {
                 "content": {
-                    "application/json": {"schema": model.model_json_schema(by_alias=True)},
-                    "multipart/form-data": {"schema": {"type": "object"}},
+                    "application/json": {"schema": body_ref(model)},
+                    "multipart/form-data": {"schema": _MULTIPART_OPERATION},
                 },
                 "required": True,
             }
@@ -189,7 +270,22 @@ for _name in OPERATION_MODELS:
 
 @router.get(
     "/v1/documents/{document_id}/preview",
-    responses={200: {"content": {"image/png": {}}, "description": "The page as PNG"}},
+    responses={
+        200: {
+            "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}},
+            "description": "The page as PNG",
+        },
+        **declare(
+            DocumentNotFound,
+            DocumentExpired,
+            WrongPassword,
+            PdfEncrypted,
+            InvalidPdf,
+            InvalidPageRange,  # a page past the document's last
+            PdfLimitExceeded,
+            PdfTimeout,
+        ),
+    },
     response_class=Response,
 )
 def preview(
@@ -212,7 +308,33 @@ class SigningKeyList(BaseModel):
     data: list[SigningKeyOut]
 
 
-@router.post("/v1/signing-keys", status_code=201, response_model=SigningKeyOut, tags=["signing keys"])
+_SIGNING_KEY_UPLOAD = schema_ref(
+    "SigningKeyUpload",
+    {
+        "type": "object",
+        "description": "A signing key as multipart/form-data: the PKCS#12 file, its password and a name.",
+        "properties": {"file": BINARY, "password": {"type": "string"}, "name": {"type": "string"}},
+        "required": ["file"],
+    },
+)
+
+
+@router.post(
+    "/v1/signing-keys",
+    status_code=201,
+    response_model=SigningKeyOut,
+    tags=["signing keys"],
+    responses=declare(UnsupportedMediaType, InvalidSigningKey, *MULTIPART, post=True),
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "application/json": {"schema": body_ref(SigningKeyCreate)},
+                "multipart/form-data": {"schema": _SIGNING_KEY_UPLOAD},
+            },
+            "required": True,
+        }
+    },
+)
 async def create_signing_key(
     request: Request,
     principal: Principal = Depends(current_principal),
@@ -240,7 +362,7 @@ async def create_signing_key(
     return SigningKeyOut.model_validate(record)
 
 
-@router.get("/v1/signing-keys", response_model=SigningKeyList, tags=["signing keys"])
+@router.get("/v1/signing-keys", response_model=SigningKeyList, tags=["signing keys"], responses=declare())
 def list_signing_keys(
     principal: Principal = Depends(current_principal),
     container: Container = Depends(services),
@@ -250,7 +372,12 @@ def list_signing_keys(
     )
 
 
-@router.get("/v1/signing-keys/{key_id}", response_model=SigningKeyOut, tags=["signing keys"])
+@router.get(
+    "/v1/signing-keys/{key_id}",
+    response_model=SigningKeyOut,
+    tags=["signing keys"],
+    responses=declare(SigningKeyNotFound),
+)
 def get_signing_key(
     key_id: str,
     principal: Principal = Depends(current_principal),
@@ -259,7 +386,9 @@ def get_signing_key(
     return SigningKeyOut.model_validate(_pdf(container).get_key(principal.account_id, key_id))
 
 
-@router.delete("/v1/signing-keys/{key_id}", status_code=204, tags=["signing keys"])
+@router.delete(
+    "/v1/signing-keys/{key_id}", status_code=204, tags=["signing keys"], responses=declare(SigningKeyNotFound)
+)
 def delete_signing_key(
     key_id: str,
     principal: Principal = Depends(current_principal),

@@ -8,9 +8,17 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from pressroom.core.filenames import StorableName
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+def _exactly_one(*names: str) -> dict[str, Any]:
+    """A model validator's "exactly one of these is given (not null)" in the JSON schema as well, so that
+    clients (and the fuzzer's valid examples) see the rule the validator enforces."""
+    return {"oneOf": [{"required": [name], "properties": {name: {"not": {"type": "null"}}}} for name in names]}
 
 
 class SourceRef(_Strict):
@@ -19,6 +27,25 @@ class SourceRef(_Strict):
     ``document``: a stored document of the caller (``id``); ``template``: a stored HTML template rendered
     with ``data``; ``file``: the multipart upload ``file_<index>``; ``url``: fetched through the network gate.
     """
+
+    # The rule of ``_required`` in the JSON schema too (clients, and the fuzzer's valid examples, need to know
+    # that a url source needs its url): for each type, the field it needs is present and not null.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "allOf": [
+                {
+                    "if": {"properties": {"type": {"const": kind}}},
+                    "then": {"required": [needed], "properties": {needed: {"type": json_type}}},
+                }
+                for kind, needed, json_type in (
+                    ("document", "id", "string"),
+                    ("template", "id", "string"),
+                    ("file", "index", "integer"),
+                    ("url", "url", "string"),
+                )
+            ]
+        }
+    )
 
     type: Literal["document", "template", "file", "url"]
     id: str | None = Field(default=None, max_length=64)
@@ -90,10 +117,11 @@ class MetadataSpec(_Strict):
 class WatermarkSpec(_Strict):
     """Exactly one of ``text``, ``image`` (PNG/JPEG source) or ``pdf`` (a page of a PDF source)."""
 
+    model_config = ConfigDict(json_schema_extra=_exactly_one("text", "image", "pdf"))
     text: str | None = Field(default=None, max_length=200)
     image: SourceRef | None = None
     pdf: SourceRef | None = None
-    page: int = Field(default=1, ge=1, description="page of the overlay PDF")
+    page: int = Field(default=1, ge=1, le=1_000_000, description="page of the overlay PDF")
     font_size: float = Field(default=72, gt=0, le=500)
     color: str = Field(default="#FF0000", pattern=r"^#[0-9A-Fa-f]{6}$")
     opacity: float = Field(default=0.3, ge=0, le=1)
@@ -113,6 +141,7 @@ class WatermarkSpec(_Strict):
 class FacturxSpec(_Strict):
     """The invoice XML (validated against its profile's XSD) or a JSON invoice to build it from."""
 
+    model_config = ConfigDict(json_schema_extra=_exactly_one("xml", "invoice"))
     xml: str | None = Field(default=None, max_length=5_000_000)
     invoice: dict[str, Any] | None = None
     profile: str | None = Field(default=None, max_length=20, description="MINIMUM, BASIC WL, BASIC, EN 16931")
@@ -126,7 +155,7 @@ class FacturxSpec(_Strict):
 
 
 class SignatureBoxSpec(_Strict):
-    page: int = Field(default=1, ge=1)
+    page: int = Field(default=1, ge=1, le=1_000_000)
     rect: tuple[float, float, float, float] = (36, 36, 236, 96)
     text: str | None = Field(default=None, max_length=500)
     image: SourceRef | None = None
@@ -165,7 +194,7 @@ class PdfOptions(_Strict):
 
 
 class OperationOptions(_Strict):
-    filename: str | None = Field(default=None, max_length=200)
+    filename: StorableName | None = Field(default=None, max_length=200)
     pdf: PdfOptions | None = None
 
 

@@ -29,15 +29,17 @@ from pressroom.core.errors import (
     InternalError,
     InvalidSigningKey,
     PdfLimitExceeded,
+    PdfTimeout,
     PressroomError,
     SigningKeyNotFound,
     UploadMissing,
     ValidationFailed,
 )
+from pressroom.core.filenames import safe_filename
 from pressroom.core.ids import new_id
+from pressroom.core.images import image_size
 from pressroom.db.models_pdf import SigningKey
 from pressroom.db.session import Database
-from pressroom.documents.generation import safe_filename
 from pressroom.documents.service import DocumentExpired, DocumentService
 from pressroom.jobs.operations import JobContext, OperationRegistry, Output
 from pressroom.net.client import fetch_failed
@@ -68,9 +70,11 @@ from pressroom.pdfops.schemas import (
     WatermarkRequest,
     WatermarkSpec,
 )
+from pressroom.storage.keys import upload_key
 
 _KEY_INFO = b"pressroom signing-keys v1"
 MAX_PKCS12_BYTES = 1024 * 1024
+KEY_OPEN_TIMEOUT_S = 5.0  # a real key opens in milliseconds (2 million PBKDF2 rounds: 0.5 s)
 # Reports of sync jobs waiting for their HTTP answer (normally picked up within the same request).
 MAX_PENDING_REPORTS = 256
 DEFAULT_FILENAMES = {
@@ -165,7 +169,7 @@ class PdfOpsService:
                 )
         if not files:
             return []
-        key = f"uploads/{account_id}/{new_id('upl')}"
+        key = upload_key(account_id, new_id("upl"))  # ids only
         self.store.put(key, b"".join(files), "application/octet-stream")
         refs, offset = [], 0
         for data in files:
@@ -202,7 +206,11 @@ class PdfOpsService:
         if not raw_options and not test_mode:
             return data, None
         options = PdfOptions.model_validate(raw_options or {})
-        plan = pipeline.Plan(sources=[pipeline.SourcePdf(data, label="rendered")], max_pages=self.limits.max_pages)
+        plan = pipeline.Plan(
+            sources=[pipeline.SourcePdf(data, label="rendered")],
+            max_pages=self.limits.max_pages,
+            max_decoded_bytes=self.limits.max_decoded_bytes,
+        )
         plan.test_mode = test_mode
         self._apply_options(plan, options, ctx.account_id, Uploads(self.store, []), overriding=True)
         result = self._run(plan)
@@ -261,7 +269,12 @@ class PdfOpsService:
             sources = [self._source_pdf(account, ref, uploads, stored) for ref in model.sources]
         else:
             sources = [self._source_pdf(account, model.source, uploads)]
-        plan = pipeline.Plan(sources=sources, max_pages=self.limits.max_pages, test_mode=ctx.key_mode == "test")
+        plan = pipeline.Plan(
+            sources=sources,
+            max_pages=self.limits.max_pages,
+            max_decoded_bytes=self.limits.max_decoded_bytes,
+            test_mode=ctx.key_mode == "test",
+        )
         if isinstance(model, SplitRequest):
             plan.split = model.pages
         elif isinstance(model, EncryptRequest):
@@ -413,7 +426,7 @@ class PdfOpsService:
             return pipeline.Watermark(kind="text", text=spec.text, font_size=spec.font_size, color=spec.color, **common)
         if spec.image is not None:
             data = self._bytes(account, spec.image, uploads)
-            mime = _image_type(data)
+            mime = _image_type(data, self.limits.max_image_pixels, "watermark.image")
             return pipeline.Watermark(kind="image", data=data, mime_type=mime, width_pt=spec.width_pt, **common)
         assert spec.pdf is not None
         data = self._bytes(account, spec.pdf, uploads)
@@ -443,6 +456,8 @@ class PdfOpsService:
         box = None
         if spec.visible is not None:
             image = self._bytes(account, spec.visible.image, uploads) if spec.visible.image else None
+            if image is not None:  # decoded by PIL in the sandbox: its declared size is checked here first
+                _check_pixels(image, self.limits.max_image_pixels, "sign.visible.image")
             box = SignatureBox(page=spec.visible.page, rect=spec.visible.rect, text=spec.visible.text, image=image)
         return SignPlan(
             pkcs12=pkcs12,
@@ -458,7 +473,9 @@ class PdfOpsService:
     # -- previews ---------------------------------------------------------------------------------------
     def preview(self, account_id: str, document_id: str, page: int, dpi: int, password: str | None) -> bytes:
         _document, data = self.documents.read(account_id, document_id)
-        png, _width, _height = self.sandbox.run(pipeline.render_preview, data, page, dpi, password)
+        png, _width, _height = self.sandbox.run(
+            pipeline.render_preview, data, page, dpi, password, self.limits.max_decoded_bytes
+        )
         return png
 
     # -- signing keys -----------------------------------------------------------------------------------
@@ -470,7 +487,21 @@ class PdfOpsService:
     def create_key(self, account_id: str, name: str, pkcs12: bytes, password: str | None) -> SigningKey:
         if len(pkcs12) > MAX_PKCS12_BYTES:
             raise InvalidSigningKey(f"The PKCS#12 file exceeds {MAX_PKCS12_BYTES} bytes")
-        facts = describe_certificate(pkcs12, password.encode() if password else None)
+        # Opened in the sandbox, under a short deadline: a PKCS#12 file chooses its own key-derivation
+        # iteration count (2^31 rounds would cost minutes of CPU), so opening one is untrusted work too.
+        try:
+            facts = self.sandbox.run(
+                describe_certificate, pkcs12, password.encode() if password else None, timeout_s=KEY_OPEN_TIMEOUT_S
+            )
+        except PdfTimeout:
+            raise InvalidSigningKey(
+                f"The PKCS#12 archive does not open within {KEY_OPEN_TIMEOUT_S:g}s (key-derivation iterations)",
+                details={"reason": "timeout", "timeout_s": KEY_OPEN_TIMEOUT_S},
+            ) from None
+        except PdfLimitExceeded:  # the sandbox's memory limit: still the archive's fault, named as such
+            raise InvalidSigningKey(
+                "The PKCS#12 archive exceeds the memory limit when opened", details={"reason": "memory"}
+            ) from None
         key_id = new_id("skey")
         salt, nonce = os.urandom(16), os.urandom(12)
         secret = json.dumps({"pkcs12": base64.b64encode(pkcs12).decode(), "password": password}).encode()
@@ -554,12 +585,26 @@ def _name_from(ref: SourceRef) -> str:
     return f"attachment-{ref.index if ref.index is not None else ref.id}"
 
 
-def _image_type(data: bytes) -> str:
+def _image_type(data: bytes, max_pixels: int, field: str) -> str:
+    """PNG or JPEG, within ``max_pixels`` by its header (read without decoding: a few hundred bytes can
+    declare 100,000 x 100,000 pixels, which the decoder would allocate)."""
     if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if data.startswith(b"\xff\xd8"):
-        return "image/jpeg"
-    raise ValidationFailed("A watermark image must be PNG or JPEG", details=[{"field": "watermark.image"}])
+        mime = "image/png"
+    elif data.startswith(b"\xff\xd8"):
+        mime = "image/jpeg"
+    else:
+        raise ValidationFailed("A watermark image must be PNG or JPEG", details=[{"field": field}])
+    _check_pixels(data, max_pixels, field)
+    return mime
+
+
+def _check_pixels(data: bytes, max_pixels: int, field: str) -> None:
+    size = image_size(data)
+    if size is not None and size.pixels > max_pixels:
+        raise PdfLimitExceeded(
+            f"The {field} is {size.width}x{size.height} pixels; the limit is {max_pixels} pixels",
+            details={"limit": "pixels", "field": field, "width": size.width, "height": size.height},
+        )
 
 
 @dataclasses.dataclass(frozen=True)

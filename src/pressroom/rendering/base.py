@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -31,19 +32,27 @@ PAPER_SIZES_MM: dict[str, tuple[float, float]] = {
 ASSET_PREFIX = "https://assets.pressroom.invalid/"
 
 UNIT_PER_INCH = {"in": 1.0, "mm": 25.4, "cm": 2.54, "px": 96.0}
+# Any page length or margin beyond this (about 26 m) is a mistake, not a page: refused as VALIDATION_ERROR.
+MAX_LENGTH_PX = 100_000
 _LENGTH = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(in|mm|cm|px)?\s*$")
 
 
 def normalize_length(value: str | float | int) -> str:
     """'10mm', '1in', 12 (px) -> a CSS length Chromium accepts; raises ValueError otherwise."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        # `true` is an int to Python: it used to become "Truepx" and fail the job (500) after admission.
+        raise ValueError(f"invalid length {value!r}: use a number (px) or a string with in, mm, cm or px")
     if isinstance(value, int | float):
-        if value < 0:
-            raise ValueError("length must not be negative")
-        return f"{value}px"
+        if not math.isfinite(value) or not 0 <= value <= MAX_LENGTH_PX:
+            raise ValueError(f"length must be a number from 0 to {MAX_LENGTH_PX} (px)")
+        return f"{value:f}".rstrip("0").rstrip(".") + "px"
     match = _LENGTH.match(value)
     if not match:
         raise ValueError(f"invalid length {value!r}: use a number with in, mm, cm or px")
-    return f"{match.group(1)}{match.group(2) or 'px'}"
+    unit = match.group(2) or "px"
+    if float(match.group(1)) * 96.0 / UNIT_PER_INCH[unit] > MAX_LENGTH_PX:
+        raise ValueError(f"length {value!r} is longer than {MAX_LENGTH_PX}px")
+    return f"{match.group(1)}{unit}"
 
 
 class Margins(BaseModel):
@@ -194,6 +203,9 @@ class RenderedPdf:
     pages: int
     engine: str
     render_ms: float
+    # What the engine left out or changed and the caller should know (an oversized image WeasyPrint did
+    # not draw, SVG <use> copies cut: rendering/limits.py); empty for a faithful render.
+    warnings: tuple[str, ...] = ()
 
 
 class Renderer(Protocol):
@@ -206,11 +218,19 @@ class Renderer(Protocol):
     async def close(self) -> None: ...
 
     async def render_pdf(
-        self, html: str, options: PageOptions, *, timeout_s: float, assets: AssetMap | None = None
+        self,
+        html: str,
+        options: PageOptions,
+        *,
+        timeout_s: float,
+        assets: AssetMap | None = None,
+        deadline: float | None = None,
     ) -> RenderedPdf:
         """Render ``html``; raise RenderTimeout / RenderFailed / QueueFull from pressroom.core.errors.
 
-        ``assets`` are the files this render may load under the asset prefix (tenant-scoped)."""
+        ``assets`` are the files this render may load under the asset prefix (tenant-scoped). ``deadline``
+        (``time.monotonic()``, sync requests: rendering/deadline.py) bounds the wait for a slot and the
+        render together: past it, QueueFull when the render never started, RenderTimeout when it had."""
         ...
 
 
