@@ -109,6 +109,28 @@ class IdempotencyLayer:
         status = 500
         response_headers: list[tuple[bytes, bytes]] = []
         chunks: list[bytes] = []
+        service: IdempotencyService = container.idempotency
+        settled = False
+
+        async def settle() -> None:
+            """Store the answer (or free the key after a 5xx), once."""
+            nonlocal settled
+            if settled:
+                return
+            settled = True
+            heartbeat.cancel()  # not awaited: a renewal already on its thread is harmless
+            # Shielded: a request cancelled mid-way (its client gone) must still store or free its key, or
+            # every retry would get 409 until the lease ran out.
+            with anyio.CancelScope(shield=True):
+                if status >= 500:
+                    await self._call(service.abandon, record_id)
+                    return
+                kept = {
+                    k.decode("latin-1"): v.decode("latin-1")
+                    for k, v in response_headers
+                    if k.decode("latin-1").lower() not in _HOP_HEADERS
+                }
+                await self._call(service.finish, record_id, StoredResponse(status, kept, b"".join(chunks)))
 
         async def capture(message: Message) -> None:
             nonlocal status, response_headers
@@ -116,27 +138,17 @@ class IdempotencyLayer:
                 status, response_headers = message["status"], list(message.get("headers", []))
             elif message["type"] == "http.response.body":
                 chunks.append(message.get("body", b""))
+                if not message.get("more_body", False):
+                    # Stored before the last byte leaves: a client that sends the same key again as soon as
+                    # it has the answer must get the replay, not a 409 for a request already answered.
+                    await settle()
             await send(message)
 
-        service: IdempotencyService = container.idempotency
         heartbeat = asyncio.create_task(self._keep_leased(service, record_id))
         try:
             await self.app(scope, receive, capture)
         finally:
-            heartbeat.cancel()  # not awaited: a renewal already on its thread is harmless
-            # Shielded: a request cancelled mid-way (its client gone) must still store or free its key, or
-            # every retry would get 409 until the lease ran out.
-            with anyio.CancelScope(shield=True):
-                if status >= 500:
-                    await self._call(service.abandon, record_id)
-                else:
-                    kept = {
-                        k.decode("latin-1"): v.decode("latin-1")
-                        for k, v in response_headers
-                        if k.decode("latin-1").lower() not in _HOP_HEADERS
-                    }
-                    stored = StoredResponse(status, kept, b"".join(chunks))
-                    await self._call(service.finish, record_id, stored)
+            await settle()
 
     async def _keep_leased(self, service: IdempotencyService, record_id: str) -> None:
         """Renew the key's lease while the request runs; a dead process stops renewing, freeing the key."""

@@ -92,6 +92,34 @@ async def test_the_first_response_is_stored_and_replayed(api: Api) -> None:
     assert (await api.client.get("/v1/folders", headers=api.headers)).json()["total"] == 1
 
 
+async def test_the_answer_is_stored_before_its_last_byte_reaches_the_client(api: Api) -> None:
+    """A client that sends the key again the moment it has the answer must get the replay, never a 409 for a
+    request already answered (the store used to happen after the last byte had left)."""
+    app = create_app(api.container.settings, worker=False, container=api.container)
+    app.state.container = api.container
+    seen_at_last_byte: list[object] = []
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.request", "body": FOLDER, "more_body": False}
+
+    async def send(message: dict[str, object]) -> None:
+        if message["type"] == "http.response.body" and not message.get("more_body", False):
+            claim = api.container.idempotency.claim(api.account_id, "k5", _digest("/v1/folders", FOLDER))
+            seen_at_last_byte.append(claim.replay)
+
+    headers = [(k.lower().encode(), v.encode()) for k, v in {**api.headers, "Idempotency-Key": "k5"}.items()]
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+        "path": "/v1/folders", "raw_path": b"/v1/folders", "query_string": b"", "root_path": "",
+        "headers": headers, "client": ("127.0.0.1", 1), "server": ("pressroom.test", 80), "app": app,
+    }  # fmt: skip
+    await app(scope, receive, send)
+
+    assert len(seen_at_last_byte) == 1
+    replay = seen_at_last_byte[0]
+    assert replay is not None and getattr(replay, "status", None) == 201
+
+
 async def test_answers_given_by_the_layer_count_against_the_rate_limit(api: Api) -> None:
     """Duplicates are not a way around the rate limit: the free plan's 60 a minute holds for them too."""
     api.container.idempotency.claim(api.account_id, "k3", _digest("/v1/folders", FOLDER))
