@@ -16,6 +16,7 @@ SCRIPTS = [
     "handlebars_bench.py",
     "w4_merge_encrypt.py",
     "w5_batch.py",
+    "credits_admission.py",
 ]
 
 if __name__ == "__main__":
