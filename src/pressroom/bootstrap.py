@@ -202,7 +202,7 @@ def _job_queue(
     if settings.queue == "celery":
         from pressroom.queue.celery import CeleryQueue  # imports Celery only where it is used
 
-        return CeleryQueue(db, runner, settings, background_tasks=background_tasks)
+        return CeleryQueue(runner, settings, background_tasks=background_tasks)
     return EmbeddedQueue(db, runner, settings.jobs, background_tasks=background_tasks)
 
 

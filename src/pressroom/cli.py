@@ -235,7 +235,7 @@ def worker(
     _migrate(settings)
     jobs_at_once = concurrency or (os.cpu_count() or 1)
     if settings.queue == "celery":
-        from pressroom.queue.celery import run_worker
+        from pressroom.worker import run_worker
 
         run_worker(settings, concurrency=jobs_at_once, pool=pool, loglevel=log_level, hostname=hostname)
         return

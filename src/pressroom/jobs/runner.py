@@ -127,6 +127,17 @@ class JobRunner:
         self._run_taken(*taken)
         return True
 
+    # -- what a queue asks about the jobs it carries (pressroom.queue.base.JobHandler) -----------------
+    def lifecycle(self, job_id: str) -> tuple[str, datetime | None] | None:
+        """(status, lease_expires_at) of a job, or None when it does not exist."""
+        with self.db.session() as session:
+            return JobRepository(session).lifecycle(job_id)
+
+    def orphaned_ids(self, now: datetime, stale_before: datetime, limit: int, include_pending: bool) -> list[str]:
+        """Jobs no queue message may be carrying any more (see ``JobRepository.orphaned_ids``)."""
+        with self.db.session() as session:
+            return JobRepository(session).orphaned_ids(now, stale_before, limit, include_pending)
+
     def claim_new(self, job: Job, now: datetime) -> None:
         """Mark a job row not yet written as claimed by this runner (the sync path), so creating and
         claiming it is one transaction instead of two. If this process dies, the lease runs out and any

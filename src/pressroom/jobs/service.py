@@ -17,10 +17,7 @@ from pressroom.documents.repository import DocumentRepository
 from pressroom.jobs.repository import JobRepository
 from pressroom.jobs.runner import JobRunner
 from pressroom.keys.service import Principal
-
-
-class JobQueue(Protocol):
-    def enqueue(self, job_id: str) -> None: ...
+from pressroom.queue.base import JobQueue
 
 
 class UrlChecker(Protocol):

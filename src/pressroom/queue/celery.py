@@ -1,8 +1,8 @@
 """The Celery queue: job ids travel over Redis or RabbitMQ to ``pressroom worker`` processes.
 
-The broker carries only job ids; the jobs table stays the source of truth and the same
-:class:`~pressroom.jobs.runner.JobRunner` as the embedded worker runs every job (lease, heartbeat,
-idempotent finish). Celery adds delivery, and is configured so that a message is never dropped while
+The broker carries only job ids; the jobs table stays the source of truth and the same job handler
+(:class:`~pressroom.queue.base.JobHandler`: the job runner) as the embedded worker runs every job (lease,
+heartbeat, idempotent finish). Celery adds delivery, and is configured so that a message is never dropped while
 its job is unfinished:
 
 - ``acks_late``: a message is acknowledged after the task ran, not when a worker took it;
@@ -15,30 +15,25 @@ lease is retried (a new message with a countdown) until the lease runs out and i
 *sweeper*, run by every process running jobs, re-enqueues jobs whose message was lost (a broker
 restarted without persistence, an enqueue that failed while the broker was down) or whose runner died.
 Duplicated messages are harmless: the claim is conditional, so a job runs once.
+
+The worker process itself (``pressroom worker``: the Celery signal hooks, one container per pool process)
+is a door, :mod:`pressroom.worker`; it gives :func:`create_celery_app` the function delivered jobs go to.
 """
 
 from __future__ import annotations
 
 import logging
-import multiprocessing
-import os
 import threading
 import time
 from collections.abc import Callable
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from celery import Celery, Task, signals  # type: ignore[import-untyped]
+from celery import Celery, Task  # type: ignore[import-untyped]
 
 from pressroom.config import Settings
 from pressroom.core.clock import utcnow
-from pressroom.db.session import Database
-from pressroom.jobs.repository import JobRepository
-from pressroom.jobs.runner import JobRunner
-from pressroom.queue.base import next_poll_interval
-
-if TYPE_CHECKING:
-    from pressroom.bootstrap import Container
+from pressroom.queue.base import JobHandler, next_poll_interval
 
 log = logging.getLogger("pressroom.queue")
 
@@ -46,11 +41,14 @@ TASK_NAME = "pressroom.run_job"
 # A job is retried (new message, countdown) at most this many times while another runner holds it; the
 # sweeper re-enqueues it anyway if all of those are spent.
 MAX_REDELIVERIES = 1000
-READY_MARKER = "pressroom worker ready"
 SWEEP_LIMIT = 500
 
+# What a worker process does with a delivered job id: a countdown when the message must come back later.
+Deliver = Callable[[str], float | None]
 
-def create_celery_app(settings: Settings) -> Celery:
+
+def create_celery_app(settings: Settings, deliver: Deliver | None = None) -> Celery:
+    """The Celery app: sends job ids, and (given ``deliver``, in a worker process) runs the task."""
     if not settings.broker_url:
         raise ValueError("PRESSROOM_QUEUE=celery needs PRESSROOM_BROKER_URL (redis://... or amqp://...)")
     cfg = settings.celery
@@ -94,6 +92,14 @@ def create_celery_app(settings: Settings) -> Celery:
         # default would kill it mid-warm-up, forever.
         worker_proc_alive_timeout=120,
     )
+
+    def run_job(task: Task, job_id: str) -> None:
+        if deliver is None:  # an app built to send only: this process should not consume
+            raise RuntimeError("this process only sends jobs; `pressroom worker` runs them")
+        countdown = deliver(job_id)
+        if countdown is not None:
+            raise task.retry(countdown=countdown)
+
     app.task(
         name=TASK_NAME,
         bind=True,
@@ -101,7 +107,8 @@ def create_celery_app(settings: Settings) -> Celery:
         reject_on_worker_lost=True,
         ignore_result=True,
         max_retries=MAX_REDELIVERIES,
-    )(_run_job)
+        shared=False,  # this app's own body: Celery would otherwise add it to every app built after it
+    )(run_job)
     return app
 
 
@@ -112,12 +119,10 @@ class CeleryQueue:
 
     def __init__(
         self,
-        db: Database,
-        runner: JobRunner,
+        runner: JobHandler,
         settings: Settings,
         background_tasks: list[Callable[[], object]] | None = None,
     ) -> None:
-        self.db = db
         self.runner = runner
         self.settings = settings
         self.app = create_celery_app(settings)
@@ -173,8 +178,7 @@ class CeleryQueue:
     def handle(self, job_id: str) -> float | None:
         """Run a delivered job; return a countdown when the message must come back later, else None."""
         ran = self.runner.run(job_id)
-        with self.db.session() as session:
-            state = JobRepository(session).lifecycle(job_id)
+        state = self.runner.lifecycle(job_id)
         if state is None or (ran and state[0] != "pending"):
             return None  # unknown job, or run here (finished, or taken over after our lease was lost)
         status, until = state
@@ -226,8 +230,7 @@ class CeleryQueue:
         stale_before = now - timedelta(seconds=requeue_after)
         # A pending job may only be missing from the broker when its queue is empty; with messages still
         # waiting, it is (in all likelihood) one of them: resending would only duplicate the backlog.
-        with self.db.session() as session:
-            candidates = JobRepository(session).orphaned_ids(now, stale_before, SWEEP_LIMIT, include_pending=empty)
+        candidates = self.runner.orphaned_ids(now, stale_before, SWEEP_LIMIT, include_pending=empty)
         clock = time.monotonic()
         self._requeued = {k: t for k, t in self._requeued.items() if clock - t < requeue_after}
         sent = 0
@@ -269,61 +272,8 @@ def _close_quietly(channel: Any) -> None:
         log.debug("channel close failed", exc_info=True)
 
 
-# -- worker process side ---------------------------------------------------------------------------------
-# One container per OS process: prefork children build their own after the fork (engines, loop thread
-# and database pool must never be shared across a fork).
-_runtime_lock = threading.Lock()
-_runtime: tuple[int, Container] | None = None
-_worker_settings: Settings | None = None
-
-
-def _container() -> Container:
-    global _runtime
-    with _runtime_lock:
-        if _runtime is None or _runtime[0] != os.getpid():
-            from pressroom.bootstrap import build
-            from pressroom.config import get_settings
-
-            _allow_child_processes()
-            container = build(_worker_settings or get_settings())
-            container.start(worker=True)
-            _runtime = (os.getpid(), container)
-        return _runtime[1]
-
-
-def _allow_child_processes() -> None:
-    """Let a prefork pool process start processes of its own (the PDF sandbox, its forkserver).
-
-    Celery marks pool processes daemonic, and multiprocessing refuses to let a daemonic process have
-    children. The flag only exists so that children are not orphaned at exit; ours are (sandbox workers
-    exit when their pipe to us closes, Chromium when Playwright's does), so lifting it is safe.
-    """
-    process = multiprocessing.current_process()
-    if process.daemon:
-        process._config["daemon"] = False  # type: ignore[attr-defined]
-        # Billiard's authkey type refuses to be pickled, which a forkserver start needs: use the stdlib's.
-        authkey = multiprocessing.process.AuthenticationString(os.urandom(32))  # type: ignore[attr-defined]
-        process._config["authkey"] = authkey  # type: ignore[attr-defined]
-
-
-def _close_container() -> None:
-    global _runtime
-    with _runtime_lock:
-        if _runtime is not None and _runtime[0] == os.getpid():
-            _runtime[1].close()
-        _runtime = None
-
-
-def _run_job(task: Task, job_id: str) -> None:
-    queue = _container().queue
-    if not isinstance(queue, CeleryQueue):  # settings say embedded: this process should not consume
-        raise RuntimeError("a Celery worker needs PRESSROOM_QUEUE=celery")
-    countdown = queue.handle(job_id)
-    if countdown is not None:
-        raise task.retry(countdown=countdown)
-
-
-def _watch_redis(app: Celery, consumer: Any, interval_s: float = 1.0) -> None:
+# -- worker process side (used by pressroom.worker) ------------------------------------------------------
+def watch_redis(app: Celery, consumer: Any, interval_s: float = 1.0) -> None:
     """Reconnect the consumer when Redis restarted under it (a kombu gap no setting closes, as of 5.7).
 
     When Redis is down while every prefetch slot is busy, no BRPOP is in flight, so the event loop never
@@ -361,45 +311,3 @@ def _watch_redis(app: Celery, consumer: Any, interval_s: float = 1.0) -> None:
 def _broker_restarted(errors: tuple[type[Exception], ...]) -> None:
     error = next((e for e in errors if issubclass(e, Exception)), ConnectionError)
     raise error("the broker restarted")
-
-
-def run_worker(settings: Settings, *, concurrency: int, pool: str, loglevel: str, hostname: str | None) -> None:
-    """``pressroom worker``: consume the configured queue until stopped (SIGTERM: warm shutdown)."""
-    global _worker_settings
-    _worker_settings = settings
-    app = create_celery_app(settings)
-
-    def warm_child(**_: Any) -> None:
-        _container()
-
-    def close_child(**_: Any) -> None:
-        _close_container()
-
-    def ready(sender: Any = None, **_: Any) -> None:
-        if pool != "prefork":  # solo/threads run tasks in this process: warm its engines now
-            _container()
-        if settings.broker_url and settings.broker_url.startswith(("redis", "rediss")) and sender is not None:
-            threading.Thread(target=_watch_redis, args=(app, sender), name="broker-watch", daemon=True).start()
-        print(f"{READY_MARKER} (pid {os.getpid()}, pool {pool}, concurrency {concurrency})", flush=True)
-
-    def shutdown(**_: Any) -> None:
-        if pool != "prefork":
-            _close_container()
-
-    signals.worker_process_init.connect(warm_child, weak=False)
-    signals.worker_process_shutdown.connect(close_child, weak=False)
-    signals.worker_ready.connect(ready, weak=False)
-    signals.worker_shutdown.connect(shutdown, weak=False)
-    argv = [
-        "worker",
-        f"--loglevel={loglevel.upper()}",
-        f"--concurrency={concurrency}",
-        f"--pool={pool}",
-        f"--queues={settings.celery.queue_name}",
-        "--without-gossip",
-        "--without-mingle",
-        "--without-heartbeat",
-    ]
-    if hostname:
-        argv.append(f"--hostname={hostname}")
-    app.worker_main(argv)

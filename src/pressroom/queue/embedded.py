@@ -14,8 +14,7 @@ from collections.abc import Callable
 
 from pressroom.config import JobSettings
 from pressroom.db.session import Database
-from pressroom.jobs.runner import JobRunner
-from pressroom.queue.base import next_poll_interval
+from pressroom.queue.base import JobHandler, next_poll_interval
 
 log = logging.getLogger("pressroom.queue")
 
@@ -26,7 +25,7 @@ class EmbeddedQueue:
     def __init__(
         self,
         db: Database,
-        runner: JobRunner,
+        runner: JobHandler,
         settings: JobSettings,
         background_tasks: list[Callable[[], object]] | None = None,
     ) -> None:

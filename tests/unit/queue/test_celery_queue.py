@@ -65,7 +65,7 @@ class Env:
         self.runner = JobRunner(
             self.db, store, registry, self.settings.jobs, retention_days=1, finish_hooks=[self._on_finished]
         )
-        self.queue = CeleryQueue(self.db, self.runner, self.settings)
+        self.queue = CeleryQueue(self.runner, self.settings)
 
     def _on_finished(self, session: Any, job: Job, document: Document | None) -> None:
         self.finished.append((job.id, job.status))
@@ -221,7 +221,7 @@ def test_enqueue_never_raises_when_the_broker_is_down(tmp_path: Path) -> None:
     upgrade(url)
     db = Database(url)
     runner = JobRunner(db, FilesystemBlobStore(tmp_path), OperationRegistry(), settings.jobs, retention_days=1)
-    queue = CeleryQueue(db, runner, settings)
+    queue = CeleryQueue(runner, settings)
     started = time.monotonic()
     queue.enqueue("job_a")  # fails (logged); the job row stays pending for the sweeper
     queue.enqueue("job_b")  # skipped at once: the broker was just seen down
@@ -262,3 +262,17 @@ def test_background_turn_reports_work_and_survives_a_failing_chore(env: Env) -> 
     assert env.queue._run_background_tasks() is False and calls == ["broken", "idle"]
     env.queue.background_tasks = [lambda: 2, broken]  # delivered two webhooks
     assert env.queue._run_background_tasks() is True
+
+
+def test_the_task_hands_the_job_id_to_the_worker_and_a_send_only_app_refuses_to_run_it() -> None:
+    settings = Settings(queue="celery", broker_url="memory://")
+    delivered: list[str] = []
+
+    def deliver(job_id: str) -> float | None:
+        delivered.append(job_id)
+        return None  # done: no retry
+
+    create_celery_app(settings, deliver=deliver).tasks[TASK_NAME]("job_a")
+    assert delivered == ["job_a"]
+    with pytest.raises(RuntimeError, match="pressroom worker"):
+        create_celery_app(settings).tasks[TASK_NAME]("job_b")  # the API's app only sends
