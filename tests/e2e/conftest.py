@@ -27,7 +27,21 @@ from tests.support import (
     shared_redis_url,
 )
 
-pytestmark = pytest.mark.skipif(not have_chromium(), reason=f"Chromium is not installed ({CHROMIUM})")
+E2E_DIR = Path(__file__).parent
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every end-to-end test needs the OS Chromium (the server renders with it): mark it so, and skip it
+    where Chromium is absent. (A ``pytestmark`` in a conftest is ignored by pytest; this hook sees every
+    collected item of the session, hence the directory check.)"""
+    marks = [
+        pytest.mark.chromium,
+        pytest.mark.skipif(not have_chromium(), reason=f"Chromium is not installed ({CHROMIUM})"),
+    ]
+    for item in items:
+        if item.path.is_relative_to(E2E_DIR):
+            for mark in marks:
+                item.add_marker(mark)
 
 
 @dataclass
