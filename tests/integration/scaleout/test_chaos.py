@@ -140,7 +140,7 @@ def test_redis_restart_mid_batch_loses_no_job(tmp_path: Path, moto: MotoServer) 
 
 
 def test_redis_down_until_a_busy_worker_finishes_consumer_recovers(tmp_path: Path, moto: MotoServer) -> None:
-    # The case behind pressroom.queue.celery._watch_redis: Redis dies while the only prefetch slot is busy
+    # The case behind pressroom.queue.celery.watch_redis: Redis dies while the only prefetch slot is busy
     # and is still down when the task's late ack is sent; kombu then never frees the slot on its own.
     require_service(redis_server_binary() is not None, "redis-server is not installed")
     servers = [PrivateRedis(tmp_path / "redis").start()]
