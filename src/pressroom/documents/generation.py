@@ -10,7 +10,7 @@ from typing import Any, Protocol
 from pressroom.assets.service import AssetService, RenderAssets
 from pressroom.config import Settings
 from pressroom.core.errors import TemplateNotFound, ValidationFailed
-from pressroom.core.filenames import safe_filename as safe_filename  # its old home: old imports keep working
+from pressroom.core.filenames import safe_filename
 from pressroom.jobs.operations import JobContext, Output
 from pressroom.rendering.base import AssetMap, PageOptions, PdfAttachment, RenderedPdf, WaitExpression
 from pressroom.rendering.deadline import current_sync_request, deadline_for
