@@ -41,13 +41,13 @@ from common import percentile
 from pressroom.config import BillingSettings
 from pressroom.core.clock import utcnow
 from pressroom.core.ids import new_id
+from pressroom.core.principal import Principal
 from pressroom.credits.repository import CreditRepository
 from pressroom.credits.service import CreditService
 from pressroom.db.migrate import upgrade
 from pressroom.db.models import Account, Job
 from pressroom.db.models_tenancy import CreditEntry
 from pressroom.db.session import Database
-from pressroom.keys.service import Principal
 
 ENTRY_COLUMNS = ("id", "account_id", "job_id", "kind", "amount", "period", "note", "created_at")
 CHUNK = 50_000

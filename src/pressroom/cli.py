@@ -273,7 +273,7 @@ def batch(
     from pressroom.batches.schemas import BatchRequest
     from pressroom.bootstrap import build
     from pressroom.core.errors import PressroomError
-    from pressroom.keys.service import Principal
+    from pressroom.core.principal import Principal
 
     lines = [(number, line) for number, line in enumerate(entries.read_text().splitlines(), 1) if line.strip()]
     try:

@@ -3,10 +3,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from pressroom.accounts.schemas import AccountOut, AccountUpdate, CreditsOut, DocumentQuota, UsageOut
-from pressroom.api.deps import Principal, current_principal, require_admin, services
+from pressroom.api.deps import current_principal, require_admin, services
 from pressroom.api.openapi import declare
 from pressroom.bootstrap import Container
 from pressroom.core.errors import Forbidden
+from pressroom.core.principal import Principal
 from pressroom.db.models import Account
 
 router = APIRouter(prefix="/v1", tags=["account"])

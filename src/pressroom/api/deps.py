@@ -7,10 +7,10 @@ from fastapi import Depends, Query, Request
 from pressroom.bootstrap import Container
 from pressroom.core.errors import Forbidden, InsufficientScope, RateLimitExceeded, Unauthorized
 from pressroom.core.pagination import PageParams
-from pressroom.keys.service import Principal
+from pressroom.core.principal import Principal
 from pressroom.ratelimit.service import headers as rate_limit_headers
 
-__all__ = ["Principal", "current_principal", "page_params", "require_admin", "resolve_principal", "services"]
+__all__ = ["current_principal", "page_params", "require_admin", "resolve_principal", "services"]
 
 # First path segment after /v1 -> the scope group an OAuth token needs (":read" for GET/HEAD, else ":write").
 _SCOPE_GROUPS = {

@@ -4,7 +4,7 @@ from typing import Literal
 
 from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
 
-from pressroom.api.deps import Principal, current_principal, page_params, services
+from pressroom.api.deps import current_principal, page_params, services
 from pressroom.api.openapi import BINARY, MULTIPART, SERVICE, declare
 from pressroom.assets.schemas import AssetOut
 from pressroom.assets.service import AssetService
@@ -18,6 +18,7 @@ from pressroom.core.errors import (
 )
 from pressroom.core.filenames import content_disposition
 from pressroom.core.pagination import Page, PageParams
+from pressroom.core.principal import Principal
 
 router = APIRouter(prefix="/v1/assets", tags=["assets"])
 

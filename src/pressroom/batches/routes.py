@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
-from pressroom.api.deps import Principal, current_principal, page_params, services
+from pressroom.api.deps import current_principal, page_params, services
 from pressroom.api.openapi import ADMISSION, declare
 from pressroom.batches.schemas import (
     BatchAccepted,
@@ -18,6 +18,7 @@ from pressroom.batches.schemas import (
 from pressroom.bootstrap import Container
 from pressroom.core.errors import BatchAsyncOnly, BatchNotFound, BatchTooLarge, TemplateNotFound
 from pressroom.core.pagination import Page, PageParams
+from pressroom.core.principal import Principal
 
 router = APIRouter(prefix="/v1/batches", tags=["batches"])
 

@@ -21,11 +21,12 @@ from pressroom.config import BatchSettings, BillingSettings
 from pressroom.core.clock import utcnow
 from pressroom.core.errors import BatchAsyncOnly, BatchNotFound, BatchTooLarge, ValidationFailed
 from pressroom.core.ids import new_id
+from pressroom.core.principal import Principal
 from pressroom.db.models import Document, Job, WebhookDelivery
 from pressroom.db.models_batches import Batch
 from pressroom.db.session import Database
 from pressroom.documents.schemas import GenerateRequest, TransformRequest
-from pressroom.keys.service import Principal
+from pressroom.net.blocking import UrlChecker
 
 ENTRY_SCHEMAS: dict[str, type[GenerateRequest] | type[TransformRequest]] = {
     "generate": GenerateRequest,
@@ -53,10 +54,6 @@ class JobCreator(Protocol):
 
 class Enqueuer(Protocol):
     def enqueue(self, job_id: str) -> None: ...
-
-
-class UrlChecker(Protocol):
-    def check_webhook_url(self, url: str) -> None: ...
 
 
 class TemplateLookup(Protocol):

@@ -27,12 +27,12 @@ from pressroom.core.errors import (
     QuotaExceeded,
 )
 from pressroom.core.ids import new_id
+from pressroom.core.principal import Principal
 from pressroom.credits.pricing import price, used_options
 from pressroom.credits.repository import CreditRepository
 from pressroom.db.models import Document, Job
 from pressroom.db.models_tenancy import CreditEntry
 from pressroom.db.session import Database
-from pressroom.keys.service import Principal
 
 
 def month_bounds(now: datetime) -> tuple[datetime, datetime]:

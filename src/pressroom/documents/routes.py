@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from pressroom.api.deps import Principal, current_principal, page_params, services
+from pressroom.api.deps import current_principal, page_params, services
 from pressroom.api.openapi import ADMISSION, SERVICE, ErrorSource, declare
 from pressroom.bootstrap import Container
 from pressroom.core.errors import (
@@ -30,6 +30,7 @@ from pressroom.core.errors import (
 )
 from pressroom.core.filenames import content_disposition
 from pressroom.core.pagination import Page, PageParams
+from pressroom.core.principal import Principal
 from pressroom.db.models import Document
 from pressroom.documents.schemas import (
     DocumentOut,

@@ -2,11 +2,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Response
 
-from pressroom.api.deps import Principal, current_principal, page_params, services
+from pressroom.api.deps import current_principal, page_params, services
 from pressroom.api.openapi import declare
 from pressroom.bootstrap import Container
 from pressroom.core.errors import FolderNotFound
 from pressroom.core.pagination import Page, PageParams
+from pressroom.core.principal import Principal
 from pressroom.folders.schemas import FolderCreate, FolderOut, FolderUpdate
 
 router = APIRouter(prefix="/v1/folders", tags=["folders"])

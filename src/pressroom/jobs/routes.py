@@ -4,11 +4,12 @@ from typing import Literal
 
 from fastapi import APIRouter, Depends, Query
 
-from pressroom.api.deps import Principal, current_principal, page_params, services
+from pressroom.api.deps import current_principal, page_params, services
 from pressroom.api.openapi import declare
 from pressroom.bootstrap import Container
 from pressroom.core.errors import JobNotFound
 from pressroom.core.pagination import Page, PageParams
+from pressroom.core.principal import Principal
 from pressroom.db.models import Job
 from pressroom.jobs.schemas import JobError, JobOut
 from pressroom.jobs.service import JobNotCancelable

@@ -3,25 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from pressroom.core.clock import utcnow
 from pressroom.core.errors import Conflict, JobNotFound, PressroomError, rebuild
 from pressroom.core.ids import new_id
+from pressroom.core.principal import Principal
 from pressroom.credits.service import Admission, CreditService
 from pressroom.db.models import Document, Job
 from pressroom.db.session import Database
 from pressroom.documents.repository import DocumentRepository
 from pressroom.jobs.repository import JobRepository
 from pressroom.jobs.runner import JobRunner
-from pressroom.keys.service import Principal
+from pressroom.net.blocking import UrlChecker
 from pressroom.queue.base import JobQueue
-
-
-class UrlChecker(Protocol):
-    def check_webhook_url(self, url: str) -> None: ...
 
 
 class JobNotCancelable(Conflict):

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Response
 
-from pressroom.api.deps import Principal, require_admin, services
+from pressroom.api.deps import require_admin, services
 from pressroom.api.openapi import declare
 from pressroom.bootstrap import Container
 from pressroom.core.errors import ApiKeyNotFound, Forbidden
 from pressroom.core.pagination import Page
+from pressroom.core.principal import Principal
 from pressroom.db.models import ApiKey
 from pressroom.keys.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyOut, DailyUsage
 

@@ -11,30 +11,12 @@ from pressroom.core.clock import utcnow
 from pressroom.core.crypto import constant_time_equal, sha256_hex
 from pressroom.core.errors import ApiKeyNotFound, Unauthorized
 from pressroom.core.ids import new_id
+from pressroom.core.principal import Principal
 from pressroom.db.models import ApiKey
 from pressroom.db.session import Database
 from pressroom.keys.repository import ApiKeyRepository
 
 KeyMode = Literal["live", "test"]
-
-
-@dataclass(frozen=True)
-class Principal:
-    """Who is calling: the account every query is scoped to, and the key used."""
-
-    account_id: str
-    key_id: str
-    mode: str
-    role: str = "standard"
-    # None: every scope (API keys); a set: what an OAuth token was granted.
-    scopes: frozenset[str] | None = None
-
-    @property
-    def is_admin(self) -> bool:
-        return self.role == "admin"
-
-    def allows(self, scope: str) -> bool:
-        return self.scopes is None or scope in self.scopes
 
 
 @dataclass(frozen=True)

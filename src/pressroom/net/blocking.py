@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from pressroom.aio import LoopThread
 from pressroom.net.client import SafeHttpClient
 from pressroom.net.gate import NetworkGate
+
+
+class UrlChecker(Protocol):
+    """Checks a webhook URL against the network gate at submission (BlockingNet is the implementation)."""
+
+    def check_webhook_url(self, url: str) -> None: ...
 
 
 class BlockingNet:

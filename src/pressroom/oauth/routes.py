@@ -10,11 +10,12 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
-from pressroom.api.deps import Principal, require_admin, services
+from pressroom.api.deps import require_admin, services
 from pressroom.api.openapi import declare
 from pressroom.bootstrap import Container
 from pressroom.core.errors import Forbidden, PayloadTooLarge, ValidationFailed
 from pressroom.core.pagination import Page
+from pressroom.core.principal import Principal
 from pressroom.oauth.schemas import ClientCreate, ClientCreated, ClientOut, TokenRequest, TokenResponse
 from pressroom.oauth.service import InvalidClient, InvalidScope, UnsupportedGrantType
 

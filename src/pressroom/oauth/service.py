@@ -19,9 +19,9 @@ from pressroom.core.clock import utcnow
 from pressroom.core.crypto import constant_time_equal, sha256_hex
 from pressroom.core.errors import NotFound, PressroomError, Unauthorized, ValidationFailed
 from pressroom.core.ids import new_id
+from pressroom.core.principal import Principal
 from pressroom.db.models_tenancy import OAuthClient
 from pressroom.db.session import Database
-from pressroom.keys.service import Principal
 from pressroom.oauth.repository import OAuthClientRepository
 
 ISSUER = "pressroom"

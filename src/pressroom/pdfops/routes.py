@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from pressroom.api.bodies import check_value, loads, request_max_depth
-from pressroom.api.deps import Principal, current_principal, services
+from pressroom.api.deps import current_principal, services
 from pressroom.api.openapi import ADMISSION, BINARY, MULTIPART, SERVICE, ErrorSource, body_ref, declare, schema_ref
 from pressroom.bootstrap import Container
 from pressroom.core.errors import (
@@ -46,6 +46,7 @@ from pressroom.core.errors import (
     ValidationFailed,
     WrongPassword,
 )
+from pressroom.core.principal import Principal
 from pressroom.documents.routes import PRODUCED, produce
 from pressroom.documents.service import DocumentExpired
 from pressroom.pdfops.schemas import OPERATION_MODELS, SigningKeyCreate, SigningKeyOut, SourceRef

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from pressroom.config import BillingSettings
 from pressroom.core.errors import RateLimitExceeded
-from pressroom.keys.service import Principal
+from pressroom.core.principal import Principal
 from pressroom.ratelimit.base import Decision, RateLimitStore
 
 PLAN_CACHE_S = 30.0

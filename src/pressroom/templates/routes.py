@@ -3,11 +3,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel
 
-from pressroom.api.deps import Principal, current_principal, page_params, services
+from pressroom.api.deps import current_principal, page_params, services
 from pressroom.api.openapi import ErrorSource, declare
 from pressroom.bootstrap import Container
 from pressroom.core.errors import FolderNotFound, TemplateNotFound, TemplateSyntaxFailed
 from pressroom.core.pagination import Page, PageParams
+from pressroom.core.principal import Principal
 from pressroom.templates.catalog import CatalogTemplate
 from pressroom.templates.schemas import TemplateCreate, TemplateOut, TemplateSummary, TemplateUpdate
 

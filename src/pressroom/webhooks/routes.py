@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Response
 
-from pressroom.api.deps import Principal, page_params, require_admin, services
+from pressroom.api.deps import page_params, require_admin, services
 from pressroom.api.openapi import declare
 from pressroom.bootstrap import Container
 from pressroom.core.errors import Forbidden, UrlForbidden
 from pressroom.core.pagination import Page, PageParams
+from pressroom.core.principal import Principal
 from pressroom.webhooks.schemas import AttemptOut, DeliveryOut, WebhookCreate, WebhookOut, WebhookUpdate
 from pressroom.webhooks.service import WebhookDeliveryNotFound, WebhookNotFound
 

@@ -13,7 +13,7 @@ from pressroom.core.ids import new_id
 from pressroom.db.models import WebhookDelivery
 from pressroom.db.models_tenancy import WebhookAttempt, WebhookEndpoint
 from pressroom.db.session import Database
-from pressroom.jobs.service import UrlChecker
+from pressroom.net.blocking import UrlChecker
 from pressroom.webhooks.outbox import EVENTS
 from pressroom.webhooks.repository import WebhookRepository
 

@@ -11,11 +11,11 @@ import pytest
 from pressroom.accounts.service import AccountService
 from pressroom.config import BillingSettings, Plan
 from pressroom.core.errors import InsufficientCredits, PlanForbidsOption
+from pressroom.core.principal import Principal
 from pressroom.credits.service import CreditService, month_bounds
 from pressroom.db.migrate import upgrade
 from pressroom.db.models import Job
 from pressroom.db.session import Database
-from pressroom.keys.service import Principal
 
 
 @pytest.fixture()

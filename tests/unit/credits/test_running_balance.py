@@ -22,12 +22,12 @@ from pressroom.accounts.service import AccountService
 from pressroom.config import BillingSettings, Plan
 from pressroom.core.errors import InsufficientCredits, NotFound
 from pressroom.core.ids import new_id
+from pressroom.core.principal import Principal
 from pressroom.credits.repository import CreditRepository
 from pressroom.credits.service import CreditService, month_bounds
 from pressroom.db.models import Job
 from pressroom.db.models_tenancy import CreditEntry
 from pressroom.db.session import Database
-from pressroom.keys.service import Principal
 
 PLANS = {
     "free": Plan(monthly_documents=None, monthly_credits=10),

@@ -26,6 +26,7 @@ from pressroom.core.errors import (
     rebuild,
 )
 from pressroom.core.filenames import safe_filename
+from pressroom.core.principal import Principal
 from pressroom.credits.service import CreditService
 from pressroom.db.migrate import upgrade
 from pressroom.db.models import Document, Job, WebhookDelivery
@@ -34,7 +35,6 @@ from pressroom.db.session import Database
 from pressroom.jobs.operations import JobContext, OperationRegistry, Output
 from pressroom.jobs.runner import JobRunner
 from pressroom.jobs.service import JobService
-from pressroom.keys.service import Principal
 from pressroom.queue.embedded import EmbeddedQueue
 from pressroom.storage.filesystem import FilesystemBlobStore
 from pressroom.webhooks.outbox import job_webhook_outbox

@@ -36,6 +36,7 @@ from pressroom.core.clock import utcnow
 from pressroom.core.errors import DocumentNotFound, StorageFailed, StorageKeyInvalid, ValidationFailed
 from pressroom.core.filenames import safe_filename
 from pressroom.core.ids import new_id
+from pressroom.core.principal import Principal
 from pressroom.credits.service import CreditService
 from pressroom.db.migrate import upgrade
 from pressroom.db.models import Document
@@ -44,7 +45,6 @@ from pressroom.documents.service import DocumentExpired, DocumentService
 from pressroom.jobs.operations import JobContext, OperationRegistry, Output
 from pressroom.jobs.runner import JobRunner
 from pressroom.jobs.service import JobService
-from pressroom.keys.service import Principal
 from pressroom.queue.embedded import EmbeddedQueue
 from pressroom.storage.base import BlobStore
 from pressroom.storage.filesystem import FilesystemBlobStore
