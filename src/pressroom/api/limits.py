@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from starlette.exceptions import HTTPException
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from pressroom.api.errors import error_response
+from pressroom.core.errors import PayloadTooLarge
 
 
 class BodyTooLarge(HTTPException):
@@ -28,7 +29,7 @@ class BodySizeLimit:
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._reject(send)
+            await self._reject(scope, receive, send)
             return
         received = 0
         started = False
@@ -52,28 +53,15 @@ class BodySizeLimit:
             await self.app(scope, limited_receive, tracking_send)
         except BodyTooLarge:
             if not started:
-                await self._reject(send)
+                await self._reject(scope, receive, send)
 
-    async def _reject(self, send: Send) -> None:
-        body: dict[str, Any] = {
-            "error": {
-                "code": "PAYLOAD_TOO_LARGE",
-                "message": f"The request body exceeds {self.max_bytes} bytes",
-                "details": {"max_bytes": self.max_bytes},
-            }
-        }
-        payload = json.dumps(body).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(payload)).encode()),
-                ],
-            }
+    async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The 413 through the one error renderer (api/errors.py): translated, with Content-Language."""
+        error = PayloadTooLarge(
+            f"The request body exceeds {self.max_bytes} bytes", details={"max_bytes": self.max_bytes}
         )
-        await send({"type": "http.response.body", "body": payload})
+        response = error_response(Request(scope), error.status, error.code, error.message, error.details)
+        await response(scope, receive, send)
 
 
 class RateLimitHeaders:
