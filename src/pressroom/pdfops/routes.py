@@ -16,6 +16,7 @@ from starlette.datastructures import UploadFile
 from pressroom.api.bodies import check_value, loads, request_max_depth
 from pressroom.api.deps import current_principal, services
 from pressroom.api.openapi import ADMISSION, BINARY, MULTIPART, SERVICE, ErrorSource, body_ref, declare, schema_ref
+from pressroom.api.responses import PRODUCED, produce
 from pressroom.bootstrap import Container
 from pressroom.core.errors import (
     AssetNotFound,
@@ -47,7 +48,6 @@ from pressroom.core.errors import (
     WrongPassword,
 )
 from pressroom.core.principal import Principal
-from pressroom.documents.routes import PRODUCED, produce
 from pressroom.documents.service import DocumentExpired
 from pressroom.pdfops.schemas import OPERATION_MODELS, SigningKeyCreate, SigningKeyOut, SourceRef
 from pressroom.pdfops.service import PdfOpsService
