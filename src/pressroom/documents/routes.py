@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import os
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -61,11 +60,8 @@ PRODUCING_ERRORS: tuple[ErrorSource, ...] = (
 def sync_render_gate(request: Request, container: Container) -> SyncRenderGate:
     """The app's gate for sync renders (rendering/deadline.py), sized to what the engines admit."""
     gate: SyncRenderGate | None = getattr(request.app.state, "sync_render_gate", None)
-    if gate is None:
-        render = container.settings.render
-        cores = os.cpu_count() or 1
-        slots = max(render.concurrency or cores * 2, render.weasyprint_workers or cores)
-        gate = request.app.state.sync_render_gate = SyncRenderGate(slots + render.queue_size)
+    if gate is None:  # made on first use: its limiter belongs to the running event loop
+        gate = request.app.state.sync_render_gate = SyncRenderGate.for_engines(container.settings.render)
     return gate
 
 

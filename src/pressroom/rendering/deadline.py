@@ -23,6 +23,7 @@ jobs (no marker) keep the engine's own limits.
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -33,6 +34,7 @@ from typing import TypeVar
 import anyio
 import anyio.to_thread
 
+from pressroom.config import RenderSettings
 from pressroom.core.errors import QueueFull
 
 T = TypeVar("T")
@@ -116,6 +118,13 @@ class SyncRenderGate:
         self.capacity = max(1, capacity)
         self.limiter = anyio.CapacityLimiter(self.capacity)
         self.active = 0
+
+    @classmethod
+    def for_engines(cls, render: RenderSettings) -> SyncRenderGate:
+        """Sized to what the engines admit: their render slots plus their queue."""
+        cores = os.cpu_count() or 1
+        slots = max(render.concurrency or cores * 2, render.weasyprint_workers or cores)
+        return cls(slots + render.queue_size)
 
     async def run(self, func: Callable[[], T], disconnected: Callable[[], Awaitable[bool]] | None = None) -> T:
         """Run ``func`` (a sync request's whole job) on one of the gate's threads, marked as a sync request
