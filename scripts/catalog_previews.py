@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pressroom.aio import LoopThread
 from pressroom.config import Settings
-from pressroom.documents.generation import DocumentGenerator
+from pressroom.generation.generator import DocumentGenerator
 from pressroom.rendering.base import Renderer
 from pressroom.rendering.chromium import ChromiumRenderer
 from pressroom.rendering.registry import EngineRegistry

@@ -14,9 +14,9 @@ from pressroom.config import Settings
 from pressroom.core.periodic import Periodic
 from pressroom.credits.service import CreditService
 from pressroom.db.session import Database
-from pressroom.documents.generation import DocumentGenerator
 from pressroom.documents.service import DocumentService
 from pressroom.folders.service import FolderService
+from pressroom.generation.generator import DocumentGenerator
 from pressroom.idempotency.service import IdempotencyService
 from pressroom.jobs.operations import OperationRegistry
 from pressroom.jobs.runner import JobRunner

@@ -60,7 +60,7 @@ def serve(
     """Serve the HTTP API (with the embedded worker unless --no-worker)."""
     import uvicorn
 
-    from pressroom.api.app import create_app
+    from pressroom.app import create_app
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = _settings()
@@ -354,7 +354,7 @@ def render(
 
     from pressroom.aio import LoopThread
     from pressroom.core.errors import PressroomError
-    from pressroom.documents.generation import DocumentGenerator
+    from pressroom.generation.generator import DocumentGenerator
     from pressroom.net.gate import NetworkGate
     from pressroom.rendering.base import Renderer
     from pressroom.rendering.chromium import ChromiumRenderer

@@ -25,7 +25,7 @@ from pressroom.core.principal import Principal
 from pressroom.db.models import Document, Job, WebhookDelivery
 from pressroom.db.models_batches import Batch
 from pressroom.db.session import Database
-from pressroom.documents.schemas import GenerateRequest, TransformRequest
+from pressroom.generation.schemas import GenerateRequest, TransformRequest
 from pressroom.net.blocking import UrlChecker
 
 ENTRY_SCHEMAS: dict[str, type[GenerateRequest] | type[TransformRequest]] = {

@@ -16,7 +16,7 @@ and the registry cancels the engine's task when its own wait ends, so nothing ke
 who got an answer - or who went away (:meth:`SyncRequest.cancel`).
 
 The marker travels in a context variable: the request's thread runs the whole job (jobs.runner ->
-documents.generation -> rendering.registry), so no signature between them has to carry it, and async
+generation.generator -> rendering.registry), so no signature between them has to carry it, and async
 jobs (no marker) keep the engine's own limits.
 """
 

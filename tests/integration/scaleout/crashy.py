@@ -11,7 +11,7 @@ import os
 from typing import Any
 
 from pressroom import cli
-from pressroom.documents.generation import DocumentGenerator
+from pressroom.generation.generator import DocumentGenerator
 from pressroom.jobs.operations import JobContext, Output
 
 _transform = DocumentGenerator.transform

@@ -13,8 +13,8 @@ from openapi_spec_validator import validate
 from starlette.testclient import TestClient
 
 from pressroom.accounts.service import AccountService
-from pressroom.api.app import create_app
 from pressroom.api.openapi import _BODIES, COMPONENTS, ERROR_CODES, ErrorBody, component_schemas, unresolved_refs
+from pressroom.app import create_app
 from pressroom.config import Settings
 from pressroom.db.migrate import upgrade
 from pressroom.db.session import Database

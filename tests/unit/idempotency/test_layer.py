@@ -14,8 +14,8 @@ import httpx
 import pytest
 from sqlalchemy import select, update
 
-from pressroom.api.app import create_app
 from pressroom.api.idempotency import IdempotencyLayer
+from pressroom.app import create_app
 from pressroom.bootstrap import Container, build
 from pressroom.config import Settings
 from pressroom.core.clock import utcnow

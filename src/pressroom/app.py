@@ -21,6 +21,7 @@ from pressroom.bootstrap import Container, build
 from pressroom.config import Settings
 from pressroom.documents.routes import router as documents_router
 from pressroom.folders.routes import router as folders_router
+from pressroom.generation.routes import router as generation_router
 from pressroom.jobs.routes import router as jobs_router
 from pressroom.keys.routes import router as keys_router
 from pressroom.oauth.routes import router as oauth_router
@@ -75,6 +76,7 @@ def create_app(settings: Settings, *, worker: bool = True, container: Container 
         webhooks_router,
         folders_router,
         templates_router,
+        generation_router,
         documents_router,
         jobs_router,
     ):

@@ -1,0 +1,1 @@
+"""The generate / transform operations: Handlebars + data -> HTML -> PDF (not stored-document logic)."""
