@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from pressroom.accounts.service import AccountService
@@ -35,6 +35,7 @@ from pressroom.ratelimit.database import DatabaseRateLimitStore
 from pressroom.ratelimit.memory import MemoryRateLimitStore
 from pressroom.ratelimit.redis import RedisRateLimitStore
 from pressroom.ratelimit.service import RateLimiter
+from pressroom.rendering.base import Renderer
 from pressroom.rendering.chromium import ChromiumRenderer
 from pressroom.rendering.registry import EngineRegistry
 from pressroom.rendering.weasyprint import WeasyPrintRenderer
@@ -99,21 +100,28 @@ class Container:
             self.db.dispose()
 
 
-def build(settings: Settings) -> Container:
+@dataclass(frozen=True)
+class Engines:
+    """Capability implementations to build on instead of the configured ones (each None: from settings).
+
+    The fast in-process tests pass the fakes that live beside each protocol; the server never does.
+    """
+
+    renderers: Mapping[str, Renderer] | None = None
+    store: BlobStore | None = None
+    pdf_sandbox: Sandbox | None = None
+
+
+def build(settings: Settings, engines: Engines | None = None) -> Container:
+    engines = engines or Engines()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.resolved_database_url, settings.db)
     loop = LoopThread()
     gate = NetworkGate.from_settings(settings.net)
     net = BlockingNet(gate, SafeHttpClient.from_settings(settings.net, gate), loop)
-    renderer = EngineRegistry(
-        {
-            "chromium": ChromiumRenderer.from_settings(settings.render, gate, net=settings.net),
-            "weasyprint": WeasyPrintRenderer.from_settings(settings.render, settings.net),
-        },
-        loop,
-        default=settings.render.default_engine,
-    )
-    store = _blob_store(settings)
+    renderers = engines.renderers if engines.renderers is not None else render_engines(settings, gate)
+    renderer = EngineRegistry(renderers, loop, default=settings.render.default_engine)
+    store = engines.store if engines.store is not None else _blob_store(settings)
     assets = AssetService(db, store, settings.assets, settings.render.asset_prefix)
     signer = UrlSigner(settings.resolved_secret_key(), settings.public_url)
 
@@ -127,7 +135,7 @@ def build(settings: Settings) -> Container:
     generator = DocumentGenerator(settings, templates, renderer, assets)
     operations.register("generate", generator.generate)
     operations.register("transform", generator.transform)
-    pdf_sandbox = Sandbox(
+    pdf_sandbox = engines.pdf_sandbox or Sandbox(
         workers=settings.pdf.workers, memory_limit_mb=settings.pdf.memory_limit_mb, timeout_s=settings.pdf.timeout_s
     )
     pdf = PdfOpsService(
@@ -185,6 +193,14 @@ def build(settings: Settings) -> Container:
         webhook_endpoints=WebhookEndpointService(db, net, settings.webhooks),
         assets=assets,
     )
+
+
+def render_engines(settings: Settings, gate: NetworkGate) -> dict[str, Renderer]:
+    """The configured HTML -> PDF engines (not started): the server's and the CLI's."""
+    return {
+        "chromium": ChromiumRenderer.from_settings(settings.render, gate, net=settings.net),
+        "weasyprint": WeasyPrintRenderer.from_settings(settings.render, settings.net),
+    }
 
 
 def _blob_store(settings: Settings) -> BlobStore:
