@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pressroom.accounts.repository import AccountRepository
 from pressroom.core.crypto import new_webhook_secret
-from pressroom.core.errors import Conflict, NotFound, ValidationFailed
+from pressroom.core.errors import Conflict, ValidationFailed
 from pressroom.core.ids import new_id
 from pressroom.db.models import Account
 from pressroom.db.session import Database
@@ -25,10 +25,7 @@ class AccountService:
 
     def get(self, account_id: str) -> Account:
         with self.db.session() as session:
-            account = AccountRepository(session).get(account_id)
-            if account is None:
-                raise NotFound("Account not found", code="ACCOUNT_NOT_FOUND")
-            return account
+            return AccountRepository(session).get_or_raise(account_id)
 
     def all(self) -> list[Account]:
         with self.db.session() as session:
@@ -37,9 +34,7 @@ class AccountService:
     def rename(self, account_id: str, name: str) -> Account:
         with self.db.session() as session:
             repo = AccountRepository(session)
-            account = repo.get(account_id)
-            if account is None:
-                raise NotFound("Account not found", code="ACCOUNT_NOT_FOUND")
+            account = repo.get_or_raise(account_id)
             clash = repo.by_name(name)
             if clash is not None and clash.id != account_id:
                 raise Conflict(f"An account named {name!r} already exists", code="ACCOUNT_NAME_TAKEN")
@@ -50,8 +45,6 @@ class AccountService:
         if plan not in known_plans:
             raise ValidationFailed(f"Unknown plan {plan!r}; one of {', '.join(known_plans)}")
         with self.db.session() as session:
-            account = AccountRepository(session).get(account_id)
-            if account is None:
-                raise NotFound("Account not found", code="ACCOUNT_NOT_FOUND")
+            account = AccountRepository(session).get_or_raise(account_id)
             account.plan = plan
             return account

@@ -243,10 +243,7 @@ class AssetService:
 
     def get(self, account_id: str, asset_id: str) -> Asset:
         with self.db.session() as session:
-            asset = AssetRepository(session).get(account_id, asset_id)
-            if asset is None:
-                raise AssetNotFound(details={"asset_id": asset_id})
-            return asset
+            return AssetRepository(session).get_or_raise(account_id, asset_id)
 
     def content(self, account_id: str, asset_id: str) -> tuple[Asset, bytes]:
         asset = self.get(account_id, asset_id)
@@ -254,14 +251,13 @@ class AssetService:
 
     def page(self, account_id: str, limit: int, offset: int, kind: str | None = None) -> tuple[list[Asset], int]:
         with self.db.session() as session:
-            return AssetRepository(session).page(account_id, limit, offset, kind)
+            of_kind = () if kind is None else (Asset.kind == kind,)
+            return AssetRepository(session).page(account_id, limit, offset, *of_kind)
 
     def delete(self, account_id: str, asset_id: str) -> None:
         with self.db.session() as session:
             repo = AssetRepository(session)
-            asset = repo.get(account_id, asset_id)
-            if asset is None:
-                raise AssetNotFound(details={"asset_id": asset_id})
+            asset = repo.get_or_raise(account_id, asset_id)
             repo.delete(asset)
             key = asset.storage_key
         self.store.delete(key)  # after the commit: a failed delete leaves an orphan blob, never a dangling row

@@ -7,10 +7,11 @@ from datetime import datetime
 from typing import NamedTuple
 
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
 
+from pressroom.core.errors import BatchNotFound
 from pressroom.db.models import Job
 from pressroom.db.models_batches import Batch, BatchJob
+from pressroom.db.repository import AccountScoped
 
 
 class BatchJobState(NamedTuple):
@@ -30,32 +31,19 @@ class Counted(NamedTuple):
     size: int
 
 
-class BatchRepository:
-    def __init__(self, session: Session) -> None:
-        self.session = session
+class BatchRepository(AccountScoped[Batch]):
+    model = Batch
+    not_found = BatchNotFound
+    newest_first = True
 
-    def add(self, batch: Batch, job_ids: Iterable[str]) -> Batch:
-        self.session.add(batch)
-        self.session.flush()
+    def add(self, row: Batch, job_ids: Iterable[str] = ()) -> Batch:
+        """Insert the batch, then its jobs' memberships in entry order."""
+        super().add(row)
         self.session.add_all(
-            BatchJob(job_id=job_id, batch_id=batch.id, position=index) for index, job_id in enumerate(job_ids)
+            BatchJob(job_id=job_id, batch_id=row.id, position=index) for index, job_id in enumerate(job_ids)
         )
         self.session.flush()
-        return batch
-
-    def get(self, account_id: str, batch_id: str) -> Batch | None:
-        return self.session.scalar(select(Batch).where(Batch.id == batch_id, Batch.account_id == account_id))
-
-    def page(self, account_id: str, limit: int, offset: int) -> tuple[list[Batch], int]:
-        total = self.session.scalar(select(func.count()).select_from(Batch).where(Batch.account_id == account_id))
-        rows = self.session.scalars(
-            select(Batch)
-            .where(Batch.account_id == account_id)
-            .order_by(Batch.created_at.desc(), Batch.id)
-            .limit(limit)
-            .offset(offset)
-        )
-        return list(rows), int(total or 0)
+        return row
 
     def jobs(self, batch_id: str) -> list[BatchJobState]:
         """The batch's jobs in entry order. Followers poll this: it loads only the columns it shows."""
@@ -75,9 +63,6 @@ class BatchRepository:
             .group_by(Job.status)
         )
         return {status: int(count) for status, count in self.session.execute(query).all()}
-
-    def get_any(self, batch_id: str) -> Batch | None:
-        return self.session.get(Batch, batch_id)
 
     def count_finished(self, job_id: str, failed: bool) -> Counted | None:
         """Add the job to its batch's finished count, if it belongs to one; the counts after the increment.

@@ -19,7 +19,7 @@ from pressroom.batches.repository import BatchJobState, BatchRepository
 from pressroom.batches.schemas import BatchRequest
 from pressroom.config import BatchSettings, BillingSettings
 from pressroom.core.clock import utcnow
-from pressroom.core.errors import BatchAsyncOnly, BatchNotFound, BatchTooLarge, ValidationFailed
+from pressroom.core.errors import BatchAsyncOnly, BatchTooLarge, ValidationFailed
 from pressroom.core.ids import new_id
 from pressroom.core.principal import Principal
 from pressroom.db.models import Document, Job, WebhookDelivery
@@ -177,9 +177,7 @@ class BatchService:
     def get(self, account_id: str, batch_id: str) -> BatchView:
         with self.db.session() as session:
             repo = BatchRepository(session)
-            batch = repo.get(account_id, batch_id)
-            if batch is None:
-                raise BatchNotFound()
+            batch = repo.get_or_raise(account_id, batch_id)
             return BatchView(batch, repo.totals(batch_id), repo.jobs(batch_id))
 
     def page(self, account_id: str, limit: int, offset: int) -> tuple[list[Batch], int]:

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from pressroom.core.errors import FolderNotFound
 from pressroom.core.ids import new_id
 from pressroom.db.models import Folder
 from pressroom.db.session import Database
@@ -18,10 +17,7 @@ class FolderService:
 
     def get(self, account_id: str, folder_id: str) -> Folder:
         with self.db.session() as session:
-            folder = FolderRepository(session).get(account_id, folder_id)
-            if folder is None:
-                raise FolderNotFound()
-            return folder
+            return FolderRepository(session).get_or_raise(account_id, folder_id)
 
     def page(self, account_id: str, limit: int, offset: int) -> tuple[list[Folder], int]:
         with self.db.session() as session:
@@ -29,9 +25,7 @@ class FolderService:
 
     def update(self, account_id: str, folder_id: str, data: FolderUpdate) -> Folder:
         with self.db.session() as session:
-            folder = FolderRepository(session).get(account_id, folder_id)
-            if folder is None:
-                raise FolderNotFound()
+            folder = FolderRepository(session).get_or_raise(account_id, folder_id)
             folder.name = data.name
             session.flush()
             return folder
@@ -40,7 +34,4 @@ class FolderService:
         """Deleting a folder keeps its templates (they move to no folder)."""
         with self.db.session() as session:
             repo = FolderRepository(session)
-            folder = repo.get(account_id, folder_id)
-            if folder is None:
-                raise FolderNotFound()
-            repo.delete(folder)
+            repo.delete(repo.get_or_raise(account_id, folder_id))

@@ -3,25 +3,18 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import String, func, select
-from sqlalchemy.orm import Session
 
+from pressroom.core.errors import ApiKeyNotFound
 from pressroom.db.models import ApiKey, Job
+from pressroom.db.repository import AccountScoped
 
 
-class ApiKeyRepository:
-    def __init__(self, session: Session) -> None:
-        self.session = session
-
-    def add(self, key: ApiKey) -> ApiKey:
-        self.session.add(key)
-        self.session.flush()
-        return key
+class ApiKeyRepository(AccountScoped[ApiKey]):
+    model = ApiKey
+    not_found = ApiKeyNotFound
 
     def by_hash(self, key_hash: str) -> ApiKey | None:
         return self.session.scalar(select(ApiKey).where(ApiKey.key_hash == key_hash))
-
-    def get(self, key_id: str) -> ApiKey | None:
-        return self.session.get(ApiKey, key_id)
 
     def for_account(self, account_id: str | None = None) -> list[ApiKey]:
         query = select(ApiKey).order_by(ApiKey.created_at)

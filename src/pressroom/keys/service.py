@@ -59,9 +59,11 @@ class ApiKeyService:
         return {key.id: [(date, counts.get((key.id, date), 0)) for date in dates] for key in keys}
 
     def revoke(self, key_id: str, account_id: str | None = None) -> ApiKey:
+        """Revoke one of the account's keys; without ``account_id`` (the operator's CLI) any key."""
         with self.db.session() as session:
-            record = ApiKeyRepository(session).get(key_id)
-            if record is None or (account_id is not None and record.account_id != account_id):
+            repo = ApiKeyRepository(session)
+            record = repo.get_any(key_id) if account_id is None else repo.get(account_id, key_id)
+            if record is None:
                 raise ApiKeyNotFound()
             if record.revoked_at is None:
                 record.revoked_at = utcnow()

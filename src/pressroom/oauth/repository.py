@@ -1,22 +1,19 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
+from pressroom.core.errors import NotFound
 from pressroom.db.models_tenancy import OAuthClient
+from pressroom.db.repository import AccountScoped
 
 
-class OAuthClientRepository:
-    def __init__(self, session: Session) -> None:
-        self.session = session
+class OAuthClientRepository(AccountScoped[OAuthClient]):
+    """Clients are looked up unscoped (``get_any``) only to authenticate them: their id is the credential."""
 
-    def add(self, client: OAuthClient) -> OAuthClient:
-        self.session.add(client)
-        self.session.flush()
-        return client
+    model = OAuthClient
 
-    def get(self, client_id: str) -> OAuthClient | None:
-        return self.session.get(OAuthClient, client_id)
+    def missing(self, row_id: str) -> NotFound:
+        return NotFound("OAuth client not found", code="OAUTH_CLIENT_NOT_FOUND")
 
     def list(self, account_id: str) -> list[OAuthClient]:
         query = select(OAuthClient).where(OAuthClient.account_id == account_id).order_by(OAuthClient.created_at)

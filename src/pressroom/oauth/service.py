@@ -17,7 +17,7 @@ import jwt
 
 from pressroom.core.clock import utcnow
 from pressroom.core.crypto import constant_time_equal, sha256_hex
-from pressroom.core.errors import NotFound, PressroomError, Unauthorized, ValidationFailed
+from pressroom.core.errors import PressroomError, Unauthorized, ValidationFailed
 from pressroom.core.ids import new_id
 from pressroom.core.principal import Principal
 from pressroom.db.models_tenancy import OAuthClient
@@ -95,16 +95,14 @@ class OAuthService:
 
     def revoke_client(self, account_id: str, client_id: str) -> None:
         with self.db.session() as session:
-            client = OAuthClientRepository(session).get(client_id)
-            if client is None or client.account_id != account_id:
-                raise NotFound("OAuth client not found", code="OAUTH_CLIENT_NOT_FOUND")
+            client = OAuthClientRepository(session).get_or_raise(account_id, client_id)
             client.revoked_at = client.revoked_at or utcnow()
 
     def issue(self, grant_type: str, client_id: str, client_secret: str, scope: str | None) -> AccessToken:
         if grant_type != "client_credentials":
             raise UnsupportedGrantType("Only grant_type=client_credentials is supported")
         with self.db.session() as session:
-            client = OAuthClientRepository(session).get(client_id)
+            client = OAuthClientRepository(session).get_any(client_id)
         if (
             client is None
             or client.revoked_at
@@ -145,7 +143,7 @@ class OAuthService:
         except jwt.PyJWTError:
             raise Unauthorized("Invalid or expired access token") from None
         with self.db.session() as session:
-            client = OAuthClientRepository(session).get(str(claims["sub"]))
+            client = OAuthClientRepository(session).get_any(str(claims["sub"]))
         if client is None or client.revoked_at or client.account_id != claims.get("acc"):
             raise Unauthorized("Invalid or expired access token")
         scopes = frozenset(str(claims.get("scope", "")).split())

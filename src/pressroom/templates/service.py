@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from pressroom.core.errors import ExternalIdConflict, FolderNotFound, TemplateNotFound
+from pressroom.core.errors import ExternalIdConflict, FolderNotFound
 from pressroom.core.ids import new_id
 from pressroom.db.models import Template
 from pressroom.db.session import Database
@@ -104,16 +104,14 @@ class TemplateService:
 
     def get(self, account_id: str, template_id: str) -> Template:
         with self.db.session() as session:
-            template = TemplateRepository(session).get(account_id, template_id)
-            if template is None:
-                raise TemplateNotFound()
-            return template
+            return TemplateRepository(session).get_or_raise(account_id, template_id)
 
     def page(
         self, account_id: str, limit: int, offset: int, folder_id: str | None = None
     ) -> tuple[list[Template], int]:
         with self.db.session() as session:
-            return TemplateRepository(session).page(account_id, limit, offset, folder_id)
+            in_folder = () if folder_id is None else (Template.folder_id == folder_id,)
+            return TemplateRepository(session).page(account_id, limit, offset, *in_folder)
 
     def update(self, account_id: str, template_id: str, data: TemplateUpdate) -> Template:
         changes = data.model_dump(exclude_unset=True)
@@ -122,9 +120,7 @@ class TemplateService:
         try:
             with self.db.session() as session:
                 repo = TemplateRepository(session)
-                template = repo.get(account_id, template_id)
-                if template is None:
-                    raise TemplateNotFound()
+                template = repo.get_or_raise(account_id, template_id)
                 check_syntax(changes.get("body", template.body), changes.get("options", template.options), self.limits)
                 if "folder_id" in changes:
                     self._check_folder(session, account_id, changes["folder_id"])
@@ -147,9 +143,7 @@ class TemplateService:
     def delete(self, account_id: str, template_id: str) -> None:
         with self.db.session() as session:
             repo = TemplateRepository(session)
-            template = repo.get(account_id, template_id)
-            if template is None:
-                raise TemplateNotFound()
+            template = repo.get_or_raise(account_id, template_id)
             _announce(session, template, "template.deleted")
             repo.delete(template)
 

@@ -23,7 +23,7 @@ from pressroom.db.models_tenancy import WebhookAttempt
 from pressroom.db.session import Database
 from pressroom.documents.repository import DocumentRepository
 from pressroom.documents.service import DocumentService
-from pressroom.webhooks.repository import WebhookRepository
+from pressroom.webhooks.repository import WebhookEndpointRepository, WebhookRepository
 
 log = logging.getLogger("pressroom.webhooks")
 
@@ -60,12 +60,12 @@ class WebhookDispatcher:
         """(url, body, signing secrets) for a claimed delivery, or None when it must not be sent."""
         with self.db.session() as session:
             repo = WebhookRepository(session)
-            delivery = repo.get(delivery_id)
+            delivery = repo.get_any(delivery_id)
             if delivery is None:
                 return None
             payload: dict[str, Any] = dict(delivery.payload)
             if delivery.endpoint_id:
-                endpoint = repo.endpoint_any(delivery.endpoint_id)
+                endpoint = WebhookEndpointRepository(session).get_any(delivery.endpoint_id)
                 if endpoint is None or not endpoint.enabled:
                     delivery.status, delivery.last_error = "canceled", "endpoint deleted or disabled"
                     return None
@@ -115,7 +115,7 @@ class WebhookDispatcher:
     def _record(self, delivery_id: str, status: int | None, error: str | None, duration_ms: float) -> None:
         with self.db.session() as session:
             repo = WebhookRepository(session)
-            delivery = repo.get(delivery_id)
+            delivery = repo.get_any(delivery_id)
             if delivery is None:
                 return
             repo.add_attempt(
@@ -131,7 +131,7 @@ class WebhookDispatcher:
                 return
             delivery.last_error = error or f"HTTP {status}"
             if status == 410 and delivery.endpoint_id:
-                endpoint = repo.endpoint_any(delivery.endpoint_id)
+                endpoint = WebhookEndpointRepository(session).get_any(delivery.endpoint_id)
                 if endpoint is not None:
                     endpoint.enabled, endpoint.disabled_reason = False, "the receiver answered 410 Gone"
                 delivery.status = "failed"

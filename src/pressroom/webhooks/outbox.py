@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from pressroom.core.clock import utcnow
 from pressroom.core.ids import new_id
 from pressroom.db.models import Document, Job, WebhookDelivery
-from pressroom.webhooks.repository import WebhookRepository
+from pressroom.webhooks.repository import WebhookEndpointRepository, WebhookRepository
 
 EVENTS = (
     "document.completed",
@@ -27,7 +27,7 @@ def emit(
     """Queue ``event`` for every enabled endpoint of the account subscribed to it. Returns how many."""
     repo = WebhookRepository(session)
     count = 0
-    for endpoint in repo.subscribed(account_id):
+    for endpoint in WebhookEndpointRepository(session).subscribed(account_id):
         if event not in endpoint.events:
             continue
         payload = {"type": event, "timestamp": utcnow().isoformat(), "data": data}

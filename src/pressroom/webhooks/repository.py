@@ -3,19 +3,18 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.orm import Session
 
 from pressroom.db.models import WebhookDelivery
 from pressroom.db.models_tenancy import WebhookAttempt, WebhookEndpoint
+from pressroom.db.repository import AccountScoped
+from pressroom.webhooks.errors import WebhookDeliveryNotFound, WebhookNotFound
 
 
-class WebhookRepository:
-    def __init__(self, session: Session) -> None:
-        self.session = session
+class WebhookRepository(AccountScoped[WebhookDelivery]):
+    """Deliveries (the outbox) and their attempts; the dispatcher reads deliveries with ``get_any``."""
 
-    # -- deliveries (the outbox) ----------------------------------------------------------------------
-    def get(self, delivery_id: str) -> WebhookDelivery | None:
-        return self.session.get(WebhookDelivery, delivery_id)
+    model = WebhookDelivery
+    not_found = WebhookDeliveryNotFound
 
     def add_delivery(self, delivery: WebhookDelivery) -> None:
         self.session.add(delivery)
@@ -70,27 +69,17 @@ class WebhookRepository:
         )
         return list(self.session.scalars(query))
 
-    # -- endpoints (subscriptions) --------------------------------------------------------------------
-    def add_endpoint(self, endpoint: WebhookEndpoint) -> WebhookEndpoint:
-        self.session.add(endpoint)
-        self.session.flush()
-        return endpoint
 
-    def endpoint(self, account_id: str, endpoint_id: str) -> WebhookEndpoint | None:
-        return self.session.scalar(
-            select(WebhookEndpoint).where(WebhookEndpoint.id == endpoint_id, WebhookEndpoint.account_id == account_id)
-        )
+class WebhookEndpointRepository(AccountScoped[WebhookEndpoint]):
+    """Endpoints (subscriptions)."""
 
-    def endpoint_any(self, endpoint_id: str) -> WebhookEndpoint | None:
-        return self.session.get(WebhookEndpoint, endpoint_id)
+    model = WebhookEndpoint
+    not_found = WebhookNotFound
 
-    def endpoints(self, account_id: str) -> list[WebhookEndpoint]:
+    def for_account(self, account_id: str) -> list[WebhookEndpoint]:
         query = select(WebhookEndpoint).where(WebhookEndpoint.account_id == account_id)
         return list(self.session.scalars(query.order_by(WebhookEndpoint.created_at)))
 
     def subscribed(self, account_id: str) -> list[WebhookEndpoint]:
         query = select(WebhookEndpoint).where(WebhookEndpoint.account_id == account_id, WebhookEndpoint.enabled)
         return list(self.session.scalars(query))
-
-    def delete_endpoint(self, endpoint: WebhookEndpoint) -> None:
-        self.session.delete(endpoint)

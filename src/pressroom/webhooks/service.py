@@ -8,24 +8,17 @@ from datetime import timedelta
 from pressroom.config import WebhookSettings
 from pressroom.core.clock import utcnow
 from pressroom.core.crypto import new_webhook_secret
-from pressroom.core.errors import NotFound, ValidationFailed
+from pressroom.core.errors import ValidationFailed
 from pressroom.core.ids import new_id
 from pressroom.db.models import WebhookDelivery
 from pressroom.db.models_tenancy import WebhookAttempt, WebhookEndpoint
 from pressroom.db.session import Database
 from pressroom.net.blocking import UrlChecker
+from pressroom.webhooks.errors import WebhookDeliveryNotFound, WebhookNotFound
 from pressroom.webhooks.outbox import EVENTS
-from pressroom.webhooks.repository import WebhookRepository
+from pressroom.webhooks.repository import WebhookEndpointRepository, WebhookRepository
 
-__all__ = ["EVENTS", "WebhookEndpointService"]
-
-
-class WebhookNotFound(NotFound):
-    code = "WEBHOOK_NOT_FOUND"
-
-
-class WebhookDeliveryNotFound(NotFound):
-    code = "WEBHOOK_DELIVERY_NOT_FOUND"
+__all__ = ["EVENTS", "WebhookDeliveryNotFound", "WebhookEndpointService", "WebhookNotFound"]
 
 
 @dataclass(frozen=True)
@@ -59,18 +52,15 @@ class WebhookEndpointService:
             secret=self._valid_secret(secret) if secret else new_webhook_secret(),
         )
         with self.db.session() as session:
-            return WebhookRepository(session).add_endpoint(endpoint)
+            return WebhookEndpointRepository(session).add(endpoint)
 
     def for_account(self, account_id: str) -> list[WebhookEndpoint]:
         with self.db.session() as session:
-            return WebhookRepository(session).endpoints(account_id)
+            return WebhookEndpointRepository(session).for_account(account_id)
 
     def get(self, account_id: str, endpoint_id: str) -> WebhookEndpoint:
         with self.db.session() as session:
-            endpoint = WebhookRepository(session).endpoint(account_id, endpoint_id)
-            if endpoint is None:
-                raise WebhookNotFound()
-            return endpoint
+            return WebhookEndpointRepository(session).get_or_raise(account_id, endpoint_id)
 
     def update(
         self,
@@ -86,9 +76,7 @@ class WebhookEndpointService:
         if url is not None:
             self.urls.check_webhook_url(url)
         with self.db.session() as session:
-            endpoint = WebhookRepository(session).endpoint(account_id, endpoint_id)
-            if endpoint is None:
-                raise WebhookNotFound()
+            endpoint = WebhookEndpointRepository(session).get_or_raise(account_id, endpoint_id)
             if url is not None:
                 endpoint.url = url
             if events is not None:
@@ -108,11 +96,8 @@ class WebhookEndpointService:
 
     def delete(self, account_id: str, endpoint_id: str) -> None:
         with self.db.session() as session:
-            repo = WebhookRepository(session)
-            endpoint = repo.endpoint(account_id, endpoint_id)
-            if endpoint is None:
-                raise WebhookNotFound()
-            repo.delete_endpoint(endpoint)
+            repo = WebhookEndpointRepository(session)
+            repo.delete(repo.get_or_raise(account_id, endpoint_id))
 
     def deliveries(
         self, account_id: str, endpoint_id: str, limit: int, offset: int
@@ -130,9 +115,8 @@ class WebhookEndpointService:
     def redeliver(self, account_id: str, endpoint_id: str, delivery_id: str) -> WebhookDelivery:
         """Send a delivery again now (same webhook-id), whatever its state."""
         with self.db.session() as session:
-            repo = WebhookRepository(session)
-            delivery = repo.get(delivery_id)
-            if delivery is None or delivery.account_id != account_id or delivery.endpoint_id != endpoint_id:
+            delivery = WebhookRepository(session).get_or_raise(account_id, delivery_id)
+            if delivery.endpoint_id != endpoint_id:  # another endpoint's delivery is not found under this one
                 raise WebhookDeliveryNotFound()
             delivery.status, delivery.next_attempt_at, delivery.lease_expires_at = "pending", utcnow(), None
             return delivery
