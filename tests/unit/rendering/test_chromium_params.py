@@ -8,13 +8,8 @@ import pytest
 
 from pressroom.core.errors import ValidationFailed
 from pressroom.rendering.base import PageOptions
-from pressroom.rendering.chromium import (
-    HEADER_FOOTER_DEFAULT_MARGIN,
-    count_pages,
-    pdf_params,
-    to_inches,
-    translate_placeholders,
-)
+from pressroom.rendering.chromium import pdf_params, to_inches
+from pressroom.rendering.chromium.printing import HEADER_FOOTER_DEFAULT_MARGIN, count_pages, translate_placeholders
 
 
 def inches(value: str) -> float:

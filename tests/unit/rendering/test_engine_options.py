@@ -12,13 +12,9 @@ from pydantic import ValidationError
 from pressroom.assets.service import RenderAssets, references, sniff
 from pressroom.core.errors import UnsupportedMediaType, ValidationFailed
 from pressroom.rendering.base import ASSET_PREFIX, PageOptions, PdfAttachment, StaticAsset
-from pressroom.rendering.chromium import (
-    LAUNCH_ARGS,
-    PLAYWRIGHT_DISABLED_FEATURES,
-    band_font_faces,
-    may_load_web_fonts,
-    pdf_params,
-)
+from pressroom.rendering.chromium import LAUNCH_ARGS, pdf_params
+from pressroom.rendering.chromium.browser import PLAYWRIGHT_DISABLED_FEATURES
+from pressroom.rendering.chromium.printing import band_font_faces, may_load_web_fonts
 from pressroom.rendering.fonts import clean_family, font_face, font_format, inspect_font
 from pressroom.rendering.frameworks import builtin_asset, head_tags
 from pressroom.rendering.html import wrap_document
