@@ -75,6 +75,8 @@ class CreditService:
     def admit(
         self, session: Session, principal: Principal, operation: str, request: dict[str, Any], webhook: bool
     ) -> Admission:
+        """In the caller's (job-creating) transaction: lock the account, check the plan's limits, price the
+        request and top up the period's allowance; raises when the job may not be created."""
         repo = CreditRepository(session)
         account_id = principal.account_id
         locked = repo.lock_account(account_id)
@@ -104,6 +106,7 @@ class CreditService:
         return Admission(price=cost, balance_after=balance - cost)
 
     def reserve(self, session: Session, job: Job) -> None:
+        """In the caller's transaction, after :meth:`admit` and the job's insert: reserve the job's price."""
         if job.price > 0:
             CreditRepository(session).add(
                 CreditEntry(
@@ -162,7 +165,8 @@ class CreditService:
 
     # -- the job's final transaction ------------------------------------------------------------------
     def settle_or_release(self, session: Session, job: Job, document: Document | None) -> None:
-        """Finish hook: completed -> the reservation becomes the charge; failed/canceled -> refund."""
+        """Finish hook, in the job's final transaction: completed -> the reservation becomes the charge;
+        failed/canceled -> refund."""
         repo = CreditRepository(session)
         kinds = repo.job_entry_kinds(job.id)
         if "reserve" not in kinds or kinds & {"settle", "release"}:
@@ -203,16 +207,21 @@ class CreditService:
         start, end = month_bounds(now)
         with self.db.session() as session:
             repo = CreditRepository(session)
-            return Usage(
-                plan=plan_name,
-                period_start=start,
-                period_end=end,
-                documents_used=repo.jobs_since(account_id, start),
-                documents_limit=self.plan(plan_name).monthly_documents,
-                operations=repo.completed_by_operation(account_id, start, end),
-                credits_charged=repo.charged_since(account_id, start),
-                credits_left=self.credits_left(account_id),
-            )
+            used = repo.jobs_since(account_id, start)
+            operations = repo.completed_by_operation(account_id, start, end)
+            charged = repo.charged_since(account_id, start)
+        # After this read's transaction, not inside it: credits_left is a unit of work of its own (it may
+        # write the period's allowance), and a service method never runs one inside another.
+        return Usage(
+            plan=plan_name,
+            period_start=start,
+            period_end=end,
+            documents_used=used,
+            documents_limit=self.plan(plan_name).monthly_documents,
+            operations=operations,
+            credits_charged=charged,
+            credits_left=self.credits_left(account_id),
+        )
 
     def grant(self, account_id: str, amount: int, note: str = "") -> int:
         """Append a grant (negative: a removal) and return the balance after it, this period's allowance
@@ -229,7 +238,8 @@ class CreditService:
             )
 
     def retention(self, session: Session, job: Job) -> timedelta:
-        """Retention policy hook: the plan's retention; test keys keep documents one hour."""
+        """Retention policy hook, in the job's final transaction: the plan's retention; test keys keep
+        documents one hour."""
         if job.key_mode == "test":
             return timedelta(seconds=self.settings.test_keys.retention_s)
         plan_name = CreditRepository(session).plan_of(job.account_id)  # one column, not the whole row
