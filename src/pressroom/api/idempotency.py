@@ -27,7 +27,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from pressroom.api.deps import credential, required_scope, resolve_principal
+from pressroom.api.deps import credential, resolve_principal, scope_for_request
 from pressroom.api.errors import error_response
 from pressroom.core.errors import IdempotencyInProgress, PressroomError, RateLimitExceeded
 from pressroom.idempotency.service import RETRY_AFTER_S, IdempotencyService, StoredResponse
@@ -76,9 +76,11 @@ class IdempotencyLayer:
             b"\n".join([scope["method"].encode(), scope["path"].encode(), scope.get("query_string", b""), body])
         ).hexdigest()
         # One thread hop for everything a duplicate costs: a flood of them is cheap for the server.
-        outcome = await self._call(
-            _decide, container, credential(request), scope["method"], scope["path"], key.decode("latin-1"), digest
-        )
+        routed, needed = scope_for_request(scope["app"], scope)
+        if not routed:  # no route answers it (404, 405): nothing to run once
+            await self.app(scope, _replaying(body, receive), send)
+            return
+        outcome = await self._call(_decide, container, credential(request), needed, key.decode("latin-1"), digest)
         receive_again = _replaying(body, receive)
         if outcome.run is not None:
             await self._run_and_store(scope, receive_again, send, container, outcome.run)
@@ -166,12 +168,12 @@ class IdempotencyLayer:
                 return
 
 
-def _decide(container: Any, secret: str | None, method: str, path: str, key: str, digest: str) -> _Outcome:
+def _decide(container: Any, secret: str | None, needed: str | None, key: str, digest: str) -> _Outcome:
+    """``needed``: the scope the route declares (api/deps.py), checked as the route will check it."""
     try:
         principal = resolve_principal(container, secret)
     except PressroomError:
         return _Outcome()  # the route answers 401
-    needed = required_scope(method, path)
     if needed and not principal.allows(needed):
         return _Outcome()  # the route answers 403: a replay must not hand a write's result to a read-only token
     answer: StoredResponse | PressroomError

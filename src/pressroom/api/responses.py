@@ -14,6 +14,7 @@ from pressroom.core.filenames import content_disposition
 from pressroom.core.principal import Principal
 from pressroom.db.models import Document
 from pressroom.documents.schemas import DocumentOut, JobAccepted
+from pressroom.documents.service import DocumentService
 from pressroom.rendering.deadline import current_sync_request
 
 PRODUCED: dict[int | str, dict[str, Any]] = {
@@ -26,8 +27,8 @@ PRODUCED: dict[int | str, dict[str, Any]] = {
 }
 
 
-def document_out(container: Container, document: Document) -> DocumentOut:
-    link = container.documents.link(document)
+def document_out(documents: DocumentService, document: Document) -> DocumentOut:
+    link = documents.link(document)
     return DocumentOut(
         id=document.id,
         status=document.status,
@@ -63,7 +64,10 @@ def produce(
     template_id: str | None = None,
 ) -> Response:
     """The one way a producing call answers: 202 + job (async), the bytes (Accept: application/pdf) or
-    201 + the document JSON; each with the credits charged and left."""
+    201 + the document JSON; each with the credits charged and left.
+
+    It takes the container (routes pass ``ContainerDep``): it needs jobs, credits and documents together, and
+    the sync render gate's callers hand it to a worker thread as one argument."""
     common: dict[str, Any] = {"webhook_url": webhook_url, "metadata": metadata or {}, "template_id": template_id}
     if is_async:
         job = container.jobs.submit(principal, operation, payload, is_async=True, **common)
@@ -95,5 +99,5 @@ def produce(
     update: dict[str, Any] = {"credits_charged": charged, "credits_left": left}
     if warnings:
         update["warnings"] = warnings
-    out = document_out(container, document).model_copy(update=update)
+    out = document_out(container.documents, document).model_copy(update=update)
     return JSONResponse(out.model_dump(mode="json", exclude=None if warnings else {"warnings"}), status_code=201)

@@ -2,31 +2,16 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
+from fastapi import APIRouter, File, Form, Query, Response, UploadFile
 
-from pressroom.api.deps import current_principal, page_params, services
+from pressroom.api.deps import AppSettings, Assets, Caller, Paging, scope
 from pressroom.api.openapi import BINARY, MULTIPART, SERVICE, declare
 from pressroom.assets.schemas import AssetOut
-from pressroom.assets.service import AssetService
-from pressroom.bootstrap import Container
-from pressroom.core.errors import (
-    AssetLimitExceeded,
-    AssetNotFound,
-    InternalError,
-    PayloadTooLarge,
-    UnsupportedMediaType,
-)
+from pressroom.core.errors import AssetLimitExceeded, AssetNotFound, PayloadTooLarge, UnsupportedMediaType
 from pressroom.core.filenames import content_disposition
-from pressroom.core.pagination import Page, PageParams
-from pressroom.core.principal import Principal
+from pressroom.core.pagination import Page
 
 router = APIRouter(prefix="/v1/assets", tags=["assets"])
-
-
-def asset_service(container: Container = Depends(services)) -> AssetService:
-    if container.assets is None:
-        raise InternalError("The asset service is not configured")
-    return container.assets
 
 
 @router.post(
@@ -41,44 +26,41 @@ def asset_service(container: Container = Depends(services)) -> AssetService:
         post=True,
         success={200: {"model": AssetOut, "description": "An asset of the same name was replaced"}},
     ),
+    dependencies=[scope("assets:write")],
 )
 def upload_asset(
     response: Response,
+    caller: Caller,
+    assets: Assets,
+    settings: AppSettings,
     file: UploadFile = File(description="an image (PNG, JPEG, GIF, WebP, SVG), a font (TTF, OTF, WOFF, WOFF2) or CSS"),
     name: str | None = Form(default=None, description="the name templates use (asset:NAME); default: the filename"),
-    principal: Principal = Depends(current_principal),
-    container: Container = Depends(services),
 ) -> AssetOut:
-    cap = container.settings.assets.max_bytes
+    cap = settings.assets.max_bytes
     data = file.file.read(cap + 1)  # one byte more than allowed is enough to refuse
     if len(data) > cap:
         raise PayloadTooLarge(f"Asset is larger than {cap} bytes", details={"max_bytes": cap})
-    asset, created = asset_service(container).upload(
-        principal.account_id, file.filename or "", data, file.content_type, name=name
-    )
+    asset, created = assets.upload(caller.account_id, file.filename or "", data, file.content_type, name=name)
     if not created:
         response.status_code = 200  # same name: the content was replaced
     return AssetOut.model_validate(asset)
 
 
-@router.get("", response_model=Page[AssetOut], responses=declare())
+@router.get("", response_model=Page[AssetOut], responses=declare(), dependencies=[scope("assets:read")])
 def list_assets(
-    kind: Literal["image", "font", "css"] | None = Query(default=None),
-    paging: PageParams = Depends(page_params),
-    principal: Principal = Depends(current_principal),
-    assets: AssetService = Depends(asset_service),
+    paging: Paging, caller: Caller, assets: Assets, kind: Literal["image", "font", "css"] | None = Query(default=None)
 ) -> Page[AssetOut]:
-    rows, total = assets.page(principal.account_id, paging.limit, paging.offset, kind)
+    rows, total = assets.page(caller.account_id, paging.limit, paging.offset, kind)
     return Page(
         data=[AssetOut.model_validate(row) for row in rows], total=total, limit=paging.limit, offset=paging.offset
     )
 
 
-@router.get("/{asset_id}", response_model=AssetOut, responses=declare(AssetNotFound))
-def get_asset(
-    asset_id: str, principal: Principal = Depends(current_principal), assets: AssetService = Depends(asset_service)
-) -> AssetOut:
-    return AssetOut.model_validate(assets.get(principal.account_id, asset_id))
+@router.get(
+    "/{asset_id}", response_model=AssetOut, responses=declare(AssetNotFound), dependencies=[scope("assets:read")]
+)
+def get_asset(asset_id: str, caller: Caller, assets: Assets) -> AssetOut:
+    return AssetOut.model_validate(assets.get(caller.account_id, asset_id))
 
 
 @router.get(
@@ -88,11 +70,10 @@ def get_asset(
         200: {"content": {"*/*": {"schema": BINARY}}, "description": "The asset's bytes"},
         **declare(AssetNotFound),
     },
+    dependencies=[scope("assets:read")],
 )
-def get_asset_content(
-    asset_id: str, principal: Principal = Depends(current_principal), assets: AssetService = Depends(asset_service)
-) -> Response:
-    asset, data = assets.content(principal.account_id, asset_id)
+def get_asset_content(asset_id: str, caller: Caller, assets: Assets) -> Response:
+    asset, data = assets.content(caller.account_id, asset_id)
     # Served from the API's origin: an SVG must not run scripts there, nothing may be sniffed into HTML.
     headers = {
         "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; sandbox",
@@ -102,9 +83,7 @@ def get_asset_content(
     return Response(content=data, media_type=asset.content_type, headers=headers)
 
 
-@router.delete("/{asset_id}", status_code=204, responses=declare(AssetNotFound))
-def delete_asset(
-    asset_id: str, principal: Principal = Depends(current_principal), assets: AssetService = Depends(asset_service)
-) -> Response:
-    assets.delete(principal.account_id, asset_id)
+@router.delete("/{asset_id}", status_code=204, responses=declare(AssetNotFound), dependencies=[scope("assets:write")])
+def delete_asset(asset_id: str, caller: Caller, assets: Assets) -> Response:
+    assets.delete(caller.account_id, asset_id)
     return Response(status_code=204)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from pressroom.api.deps import current_principal, page_params, services
+from pressroom.api.deps import Batches, Caller, Paging, scope
 from pressroom.api.openapi import ADMISSION, declare
 from pressroom.batches.schemas import (
     BatchAccepted,
@@ -15,10 +15,8 @@ from pressroom.batches.schemas import (
     BatchRequest,
     BatchSummary,
 )
-from pressroom.bootstrap import Container
 from pressroom.core.errors import BatchAsyncOnly, BatchNotFound, BatchTooLarge, TemplateNotFound
-from pressroom.core.pagination import Page, PageParams
-from pressroom.core.principal import Principal
+from pressroom.core.pagination import Page
 
 router = APIRouter(prefix="/v1/batches", tags=["batches"])
 
@@ -28,13 +26,10 @@ router = APIRouter(prefix="/v1/batches", tags=["batches"])
     status_code=202,
     response_model=BatchAccepted,
     responses=declare(*ADMISSION, BatchAsyncOnly, BatchTooLarge, TemplateNotFound, post=True),
+    dependencies=[scope("documents:write")],
 )
-def create_batch(
-    body: BatchRequest,
-    principal: Principal = Depends(current_principal),
-    container: Container = Depends(services),
-) -> JSONResponse:
-    batch, job_ids = container.batches.submit(principal, body)
+def create_batch(body: BatchRequest, caller: Caller, batches: Batches) -> JSONResponse:
+    batch, job_ids = batches.submit(caller, body)
     accepted = BatchAccepted(
         batch_id=batch.id,
         status=batch.status,
@@ -45,13 +40,9 @@ def create_batch(
     return JSONResponse(accepted.model_dump(), status_code=202, headers={"Location": accepted.status_url})
 
 
-@router.get("", response_model=Page[BatchSummary], responses=declare())
-def list_batches(
-    paging: PageParams = Depends(page_params),
-    principal: Principal = Depends(current_principal),
-    container: Container = Depends(services),
-) -> Page[BatchSummary]:
-    rows, total = container.batches.page(principal.account_id, paging.limit, paging.offset)
+@router.get("", response_model=Page[BatchSummary], responses=declare(), dependencies=[scope("documents:read")])
+def list_batches(paging: Paging, caller: Caller, batches: Batches) -> Page[BatchSummary]:
+    rows, total = batches.page(caller.account_id, paging.limit, paging.offset)
     data = [
         BatchSummary(
             id=b.id,
@@ -68,13 +59,11 @@ def list_batches(
     return Page(data=data, total=total, limit=paging.limit, offset=paging.offset)
 
 
-@router.get("/{batch_id}", response_model=BatchOut, responses=declare(BatchNotFound))
-def get_batch(
-    batch_id: str,
-    principal: Principal = Depends(current_principal),
-    container: Container = Depends(services),
-) -> BatchOut:
-    view = container.batches.get(principal.account_id, batch_id)
+@router.get(
+    "/{batch_id}", response_model=BatchOut, responses=declare(BatchNotFound), dependencies=[scope("documents:read")]
+)
+def get_batch(batch_id: str, caller: Caller, batches: Batches) -> BatchOut:
+    view = batches.get(caller.account_id, batch_id)
     totals = dict.fromkeys(("pending", "processing", "completed", "failed", "canceled"), 0) | view.totals
     return BatchOut(
         id=view.batch.id,

@@ -5,10 +5,10 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from pressroom.api.deps import current_principal, services
+from pressroom.api.deps import Caller, ContainerDep, scope
 from pressroom.api.openapi import ADMISSION, SERVICE, ErrorSource, declare
 from pressroom.api.responses import PRODUCED, produce
 from pressroom.bootstrap import Container
@@ -92,21 +92,23 @@ def _produce(
     )
 
 
-@router.post("/v1/documents/generate", status_code=201, responses=PRODUCED | declare(*PRODUCING_ERRORS, post=True))
-async def generate(
-    body: GenerateRequest,
-    request: Request,
-    principal: Principal = Depends(current_principal),
-    container: Container = Depends(services),
-) -> Response:
-    return await _produce_off_loop(request, container, principal, "generate", body, body.template_id)
+# Both take the container: ``produce`` (api/responses.py) needs jobs, credits and documents together, and the
+# sync render gate is sized from the settings.
+@router.post(
+    "/v1/documents/generate",
+    status_code=201,
+    responses=PRODUCED | declare(*PRODUCING_ERRORS, post=True),
+    dependencies=[scope("documents:write")],
+)
+async def generate(body: GenerateRequest, request: Request, caller: Caller, container: ContainerDep) -> Response:
+    return await _produce_off_loop(request, container, caller, "generate", body, body.template_id)
 
 
-@router.post("/v1/documents/transform", status_code=201, responses=PRODUCED | declare(*PRODUCING_ERRORS, post=True))
-async def transform(
-    body: TransformRequest,
-    request: Request,
-    principal: Principal = Depends(current_principal),
-    container: Container = Depends(services),
-) -> Response:
-    return await _produce_off_loop(request, container, principal, "transform", body, None)
+@router.post(
+    "/v1/documents/transform",
+    status_code=201,
+    responses=PRODUCED | declare(*PRODUCING_ERRORS, post=True),
+    dependencies=[scope("documents:write")],
+)
+async def transform(body: TransformRequest, request: Request, caller: Caller, container: ContainerDep) -> Response:
+    return await _produce_off_loop(request, container, caller, "transform", body, None)

@@ -2,15 +2,14 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
-from pressroom.api.deps import current_principal, page_params, services
+from pressroom.api.deps import Caller, Documents, Jobs, Paging, scope
 from pressroom.api.openapi import declare
-from pressroom.bootstrap import Container
 from pressroom.core.errors import JobNotFound
-from pressroom.core.pagination import Page, PageParams
-from pressroom.core.principal import Principal
+from pressroom.core.pagination import Page
 from pressroom.db.models import Job
+from pressroom.documents.service import DocumentService
 from pressroom.jobs.schemas import JobError, JobOut
 from pressroom.jobs.service import JobNotCancelable
 
@@ -19,12 +18,12 @@ router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 JobStatus = Literal["pending", "processing", "completed", "failed", "canceled"]
 
 
-def job_out(container: Container, job: Job) -> JobOut:
+def job_out(documents: DocumentService, job: Job) -> JobOut:
     download_url = None
     if job.document_id is not None:
         try:
-            document = container.documents.get(job.account_id, job.document_id)
-            link = container.documents.link(document)
+            document = documents.get(job.account_id, job.document_id)
+            link = documents.link(document)
             download_url = link.url if link else None
         except Exception:  # the document may have been deleted since; the job record stays
             download_url = None
@@ -45,31 +44,25 @@ def job_out(container: Container, job: Job) -> JobOut:
     )
 
 
-@router.get("", response_model=Page[JobOut], responses=declare())
+@router.get("", response_model=Page[JobOut], responses=declare(), dependencies=[scope("documents:read")])
 def list_jobs(
-    status: JobStatus | None = Query(default=None),
-    paging: PageParams = Depends(page_params),
-    principal: Principal = Depends(current_principal),
-    container: Container = Depends(services),
+    paging: Paging, caller: Caller, jobs: Jobs, documents: Documents, status: JobStatus | None = Query(default=None)
 ) -> Page[JobOut]:
-    rows, total = container.jobs.page(principal.account_id, paging.limit, paging.offset, status)
-    return Page(data=[job_out(container, r) for r in rows], total=total, limit=paging.limit, offset=paging.offset)
+    rows, total = jobs.page(caller.account_id, paging.limit, paging.offset, status)
+    return Page(data=[job_out(documents, r) for r in rows], total=total, limit=paging.limit, offset=paging.offset)
 
 
-@router.post("/{job_id}/cancel", response_model=JobOut, responses=declare(JobNotFound, JobNotCancelable, post=True))
-def cancel_job(
-    job_id: str,
-    principal: Principal = Depends(current_principal),
-    container: Container = Depends(services),
-) -> JobOut:
+@router.post(
+    "/{job_id}/cancel",
+    response_model=JobOut,
+    responses=declare(JobNotFound, JobNotCancelable, post=True),
+    dependencies=[scope("documents:write")],
+)
+def cancel_job(job_id: str, caller: Caller, jobs: Jobs, documents: Documents) -> JobOut:
     """Cancel a pending job; its reserved credits are released."""
-    return job_out(container, container.jobs.cancel(principal.account_id, job_id))
+    return job_out(documents, jobs.cancel(caller.account_id, job_id))
 
 
-@router.get("/{job_id}", response_model=JobOut, responses=declare(JobNotFound))
-def get_job(
-    job_id: str,
-    principal: Principal = Depends(current_principal),
-    container: Container = Depends(services),
-) -> JobOut:
-    return job_out(container, container.jobs.get(principal.account_id, job_id))
+@router.get("/{job_id}", response_model=JobOut, responses=declare(JobNotFound), dependencies=[scope("documents:read")])
+def get_job(job_id: str, caller: Caller, jobs: Jobs, documents: Documents) -> JobOut:
+    return job_out(documents, jobs.get(caller.account_id, job_id))

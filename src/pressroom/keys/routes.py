@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Response
 
-from pressroom.api.deps import require_admin, services
+from pressroom.api.deps import Admin, Keys, scope
 from pressroom.api.openapi import declare
-from pressroom.bootstrap import Container
 from pressroom.core.errors import ApiKeyNotFound, Forbidden
 from pressroom.core.pagination import Page
-from pressroom.core.principal import Principal
 from pressroom.db.models import ApiKey
 from pressroom.keys.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyOut, DailyUsage
 
@@ -31,28 +29,33 @@ def _out(key: ApiKey, usage: list[tuple[str, int]]) -> ApiKeyOut:
     )
 
 
-@router.get("", response_model=Page[ApiKeyOut], responses=declare(Forbidden))
-def list_keys(
-    principal: Principal = Depends(require_admin), container: Container = Depends(services)
-) -> Page[ApiKeyOut]:
-    keys = container.keys.for_account(principal.account_id)
-    usage = container.keys.daily_usage(keys)
-    data = [_out(key, usage[key.id]) for key in keys]
+@router.get("", response_model=Page[ApiKeyOut], responses=declare(Forbidden), dependencies=[scope("api-keys:read")])
+def list_keys(admin: Admin, keys: Keys) -> Page[ApiKeyOut]:
+    records = keys.for_account(admin.account_id)
+    usage = keys.daily_usage(records)
+    data = [_out(key, usage[key.id]) for key in records]
     return Page(data=data, total=len(data), limit=len(data), offset=0)
 
 
-@router.post("", status_code=201, response_model=ApiKeyCreated, responses=declare(Forbidden, post=True))
-def create_key(
-    body: ApiKeyCreate, principal: Principal = Depends(require_admin), container: Container = Depends(services)
-) -> ApiKeyCreated:
-    issued = container.keys.create(principal.account_id, body.mode, body.name, body.role)
-    out = _out(issued.record, container.keys.daily_usage([issued.record])[issued.record.id])
+@router.post(
+    "",
+    status_code=201,
+    response_model=ApiKeyCreated,
+    responses=declare(Forbidden, post=True),
+    dependencies=[scope("api-keys:write")],
+)
+def create_key(body: ApiKeyCreate, admin: Admin, keys: Keys) -> ApiKeyCreated:
+    issued = keys.create(admin.account_id, body.mode, body.name, body.role)
+    out = _out(issued.record, keys.daily_usage([issued.record])[issued.record.id])
     return ApiKeyCreated(**out.model_dump(), key=issued.secret)
 
 
-@router.delete("/{key_id}", status_code=204, responses=declare(Forbidden, ApiKeyNotFound))
-def revoke_key(
-    key_id: str, principal: Principal = Depends(require_admin), container: Container = Depends(services)
-) -> Response:
-    container.keys.revoke(key_id, principal.account_id)
+@router.delete(
+    "/{key_id}",
+    status_code=204,
+    responses=declare(Forbidden, ApiKeyNotFound),
+    dependencies=[scope("api-keys:write")],
+)
+def revoke_key(key_id: str, admin: Admin, keys: Keys) -> Response:
+    keys.revoke(key_id, admin.account_id)
     return Response(status_code=204)

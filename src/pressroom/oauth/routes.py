@@ -7,15 +7,14 @@ import binascii
 import json
 from urllib.parse import parse_qs
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
-from pressroom.api.deps import require_admin, services
+from pressroom.api.deps import Admin, OAuthClients, scope
 from pressroom.api.openapi import declare
-from pressroom.bootstrap import Container
 from pressroom.core.errors import Forbidden, PayloadTooLarge, ValidationFailed
 from pressroom.core.pagination import Page
-from pressroom.core.principal import Principal
 from pressroom.oauth.schemas import ClientCreate, ClientCreated, ClientOut, TokenRequest, TokenResponse
 from pressroom.oauth.service import InvalidClient, InvalidScope, UnsupportedGrantType
 
@@ -53,25 +52,23 @@ async def _token_request(request: Request) -> TokenRequest:
         ValidationFailed, InvalidScope, UnsupportedGrantType, InvalidClient, PayloadTooLarge, authenticated=False
     ),
 )
-async def token(request: Request) -> JSONResponse:
-    container: Container = request.app.state.container
+async def token(request: Request, oauth: OAuthClients) -> JSONResponse:
     body = await _token_request(request)
     if not body.client_id or not body.client_secret:
         raise ValidationFailed("client_id and client_secret are required")
-    from starlette.concurrency import run_in_threadpool
-
-    issued = await run_in_threadpool(
-        container.oauth.issue, body.grant_type, body.client_id, body.client_secret, body.scope
-    )
+    issued = await run_in_threadpool(oauth.issue, body.grant_type, body.client_id, body.client_secret, body.scope)
     out = TokenResponse(access_token=issued.token, expires_in=issued.expires_in, scope=issued.scope)
     return JSONResponse(out.model_dump(), headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 
 
-@router.get("/v1/oauth-clients", response_model=Page[ClientOut], responses=declare(Forbidden))
-def list_clients(
-    principal: Principal = Depends(require_admin), container: Container = Depends(services)
-) -> Page[ClientOut]:
-    data = [ClientOut.model_validate(c) for c in container.oauth.list_clients(principal.account_id)]
+@router.get(
+    "/v1/oauth-clients",
+    response_model=Page[ClientOut],
+    responses=declare(Forbidden),
+    dependencies=[scope("oauth-clients:read")],
+)
+def list_clients(admin: Admin, oauth: OAuthClients) -> Page[ClientOut]:
+    data = [ClientOut.model_validate(c) for c in oauth.list_clients(admin.account_id)]
     return Page(data=data, total=len(data), limit=len(data), offset=0)
 
 
@@ -80,19 +77,19 @@ def list_clients(
     status_code=201,
     response_model=ClientCreated,
     responses=declare(Forbidden, InvalidScope, post=True),
+    dependencies=[scope("oauth-clients:write")],
 )
-def create_client(
-    body: ClientCreate, principal: Principal = Depends(require_admin), container: Container = Depends(services)
-) -> ClientCreated:
-    issued = container.oauth.create_client(principal.account_id, body.name, body.scopes, body.mode)
+def create_client(body: ClientCreate, admin: Admin, oauth: OAuthClients) -> ClientCreated:
+    issued = oauth.create_client(admin.account_id, body.name, body.scopes, body.mode)
     return ClientCreated(**ClientOut.model_validate(issued.record).model_dump(), client_secret=issued.secret)
 
 
 @router.delete(
-    "/v1/oauth-clients/{client_id}", status_code=204, responses=declare(Forbidden, (404, "OAUTH_CLIENT_NOT_FOUND"))
+    "/v1/oauth-clients/{client_id}",
+    status_code=204,
+    responses=declare(Forbidden, (404, "OAUTH_CLIENT_NOT_FOUND")),
+    dependencies=[scope("oauth-clients:write")],
 )
-def revoke_client(
-    client_id: str, principal: Principal = Depends(require_admin), container: Container = Depends(services)
-) -> Response:
-    container.oauth.revoke_client(principal.account_id, client_id)
+def revoke_client(client_id: str, admin: Admin, oauth: OAuthClients) -> Response:
+    oauth.revoke_client(admin.account_id, client_id)
     return Response(status_code=204)

@@ -1,14 +1,12 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 
-from pressroom.api.deps import current_principal, page_params, services
+from pressroom.api.deps import Caller, Paging, Templates, scope
 from pressroom.api.openapi import ErrorSource, declare
-from pressroom.bootstrap import Container
 from pressroom.core.errors import FolderNotFound, TemplateNotFound, TemplateSyntaxFailed
-from pressroom.core.pagination import Page, PageParams
-from pressroom.core.principal import Principal
+from pressroom.core.pagination import Page
 from pressroom.templates.catalog import CatalogTemplate
 from pressroom.templates.schemas import TemplateCreate, TemplateOut, TemplateSummary, TemplateUpdate
 
@@ -31,27 +29,20 @@ TEMPLATE_WRITE_ERRORS: tuple[ErrorSource, ...] = (
         post=True,
         success={200: {"model": TemplateOut, "description": "Upsert: the template with this external_id, updated"}},
     ),
+    dependencies=[scope("templates:write")],
 )
-def create_template(
-    body: TemplateCreate,
-    response: Response,
-    principal: Principal = Depends(current_principal),
-    container: Container = Depends(services),
-) -> TemplateOut:
-    template, created = container.templates.create(principal.account_id, body)
+def create_template(body: TemplateCreate, response: Response, caller: Caller, templates: Templates) -> TemplateOut:
+    template, created = templates.create(caller.account_id, body)
     if not created:
         response.status_code = 200  # external_id upsert updated an existing template
     return TemplateOut.model_validate(template)
 
 
-@router.get("", response_model=Page[TemplateSummary], responses=declare())
+@router.get("", response_model=Page[TemplateSummary], responses=declare(), dependencies=[scope("templates:read")])
 def list_templates(
-    folder_id: str | None = Query(default=None),
-    paging: PageParams = Depends(page_params),
-    principal: Principal = Depends(current_principal),
-    container: Container = Depends(services),
+    paging: Paging, caller: Caller, templates: Templates, folder_id: str | None = Query(default=None)
 ) -> Page[TemplateSummary]:
-    rows, total = container.templates.page(principal.account_id, paging.limit, paging.offset, folder_id)
+    rows, total = templates.page(caller.account_id, paging.limit, paging.offset, folder_id)
     data = [TemplateSummary.model_validate(row) for row in rows]
     return Page(data=data, total=total, limit=paging.limit, offset=paging.offset)
 
@@ -61,39 +52,36 @@ class Catalog(BaseModel):
 
 
 # Declared before /{template_id}, which would otherwise capture "catalog".
-@router.get("/catalog", response_model=Catalog, responses=declare())
-def template_catalog(
-    principal: Principal = Depends(current_principal), container: Container = Depends(services)
-) -> Catalog:
+@router.get("/catalog", response_model=Catalog, responses=declare(), dependencies=[scope("templates:read")])
+def template_catalog(caller: Caller, templates: Templates) -> Catalog:
     """Starter templates (invoice, quote, receipt, letter, certificate, report, shipping label), each with
     sample data; POST one's fields to /v1/templates to make it yours."""
-    return Catalog(data=list(container.templates.catalog()))
+    return Catalog(data=list(templates.catalog()))
 
 
-@router.get("/{template_id}", response_model=TemplateOut, responses=declare(TemplateNotFound))
-def get_template(
-    template_id: str,
-    principal: Principal = Depends(current_principal),
-    container: Container = Depends(services),
-) -> TemplateOut:
-    return TemplateOut.model_validate(container.templates.get(principal.account_id, template_id))
+@router.get(
+    "/{template_id}",
+    response_model=TemplateOut,
+    responses=declare(TemplateNotFound),
+    dependencies=[scope("templates:read")],
+)
+def get_template(template_id: str, caller: Caller, templates: Templates) -> TemplateOut:
+    return TemplateOut.model_validate(templates.get(caller.account_id, template_id))
 
 
-@router.patch("/{template_id}", response_model=TemplateOut, responses=declare(TemplateNotFound, *TEMPLATE_WRITE_ERRORS))
-def update_template(
-    template_id: str,
-    body: TemplateUpdate,
-    principal: Principal = Depends(current_principal),
-    container: Container = Depends(services),
-) -> TemplateOut:
-    return TemplateOut.model_validate(container.templates.update(principal.account_id, template_id, body))
+@router.patch(
+    "/{template_id}",
+    response_model=TemplateOut,
+    responses=declare(TemplateNotFound, *TEMPLATE_WRITE_ERRORS),
+    dependencies=[scope("templates:write")],
+)
+def update_template(template_id: str, body: TemplateUpdate, caller: Caller, templates: Templates) -> TemplateOut:
+    return TemplateOut.model_validate(templates.update(caller.account_id, template_id, body))
 
 
-@router.delete("/{template_id}", status_code=204, responses=declare(TemplateNotFound))
-def delete_template(
-    template_id: str,
-    principal: Principal = Depends(current_principal),
-    container: Container = Depends(services),
-) -> Response:
-    container.templates.delete(principal.account_id, template_id)
+@router.delete(
+    "/{template_id}", status_code=204, responses=declare(TemplateNotFound), dependencies=[scope("templates:write")]
+)
+def delete_template(template_id: str, caller: Caller, templates: Templates) -> Response:
+    templates.delete(caller.account_id, template_id)
     return Response(status_code=204)
