@@ -13,8 +13,9 @@ run: install
 test: install
 	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
+# Everything that needs no browser and no Pressroom process (markers: pyproject.toml, tests/conftest.py).
 test-fast: install
-	$(PY) -m pytest -q -m "not slow" $(PYTEST_ARGS)
+	$(PY) -m pytest -q -p no:cacheprovider -m "not slow and not chromium and not server" $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check src tests bench

@@ -34,8 +34,8 @@ from PIL import Image
 
 from tests.bomb_support import MIB, pdf_flate_bomb, png_header, woff2_bomb, woff_bomb
 from tests.rendering_support import renamed_font
-from tests.resources.pdf.make_fixtures import text_pdf
-from tests.resources.pdf.support import self_signed_pkcs12
+from tests.pdf_fixtures import text_pdf
+from tests.pdf_support import self_signed_pkcs12
 from tests.support import CHROMIUM, ServerProcess, have_chromium
 
 pytestmark = pytest.mark.skipif(not have_chromium(), reason=f"Chromium is not installed ({CHROMIUM})")

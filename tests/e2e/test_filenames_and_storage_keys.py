@@ -26,7 +26,7 @@ from werkzeug.http import parse_options_header
 from pressroom.storage.keys import account_prefixes
 from pressroom.storage.s3 import S3Location
 from tests.e2e.conftest import Stack
-from tests.resources.pdf.make_fixtures import text_pdf
+from tests.pdf_fixtures import text_pdf
 from tests.support import S3_ENV, pdftotext
 
 # name given by the user -> the display file name Pressroom keeps

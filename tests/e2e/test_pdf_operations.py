@@ -15,8 +15,8 @@ import pikepdf
 from PIL import Image
 
 from tests.e2e.conftest import Stack
-from tests.resources.pdf.make_fixtures import many_pages_pdf, text_pdf
-from tests.resources.pdf.support import fixture, pyhanko_verdict, run_tool, self_signed_pkcs12
+from tests.pdf_fixtures import many_pages_pdf, text_pdf
+from tests.pdf_support import fixture, pyhanko_verdict, run_tool, self_signed_pkcs12
 from tests.support import pdfinfo, pdftotext
 
 

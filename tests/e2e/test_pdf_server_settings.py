@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from tests.resources.pdf.make_fixtures import text_pdf
-from tests.resources.pdf.support import (
+from tests.pdf_fixtures import text_pdf
+from tests.pdf_support import (
     TimestampAuthority,
     openssl_signature_dump,
     pyhanko_timestamp_verdict,

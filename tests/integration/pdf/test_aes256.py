@@ -12,8 +12,8 @@ import pikepdf
 import pytest
 
 from pressroom.pdf import aes256, encrypt, pipeline
-from tests.resources.pdf.make_fixtures import text_pdf
-from tests.resources.pdf.support import run_tool
+from tests.pdf_fixtures import text_pdf
+from tests.pdf_support import run_tool
 from tests.support import pdftotext
 
 TITLE = "Confidential — plan B"

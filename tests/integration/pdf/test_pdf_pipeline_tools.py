@@ -27,8 +27,8 @@ from pressroom.documents.service import DocumentExpired
 from pressroom.pdf import pdfa, pipeline
 from pressroom.pdf.safeopen import Sandbox
 from pressroom.pdf.sign import SignatureBox, SignRequest
-from tests.resources.pdf.make_fixtures import many_pages_pdf, text_pdf
-from tests.resources.pdf.support import fixture, pyhanko_verdict, run_tool, self_signed_pkcs12
+from tests.pdf_fixtures import many_pages_pdf, text_pdf
+from tests.pdf_support import fixture, pyhanko_verdict, run_tool, self_signed_pkcs12
 from tests.support import pdfinfo, pdftotext
 
 

@@ -13,8 +13,8 @@ from pressroom.core.errors import TimestampFailed
 from pressroom.pdf import pipeline
 from pressroom.pdf.safeopen import Sandbox
 from pressroom.pdf.sign import SignRequest
-from tests.resources.pdf.make_fixtures import text_pdf
-from tests.resources.pdf.support import (
+from tests.pdf_fixtures import text_pdf
+from tests.pdf_support import (
     TimestampAuthority,
     openssl_signature_dump,
     pyhanko_timestamp_verdict,

@@ -32,8 +32,8 @@ from pressroom.pdf import facturx, pipeline
 from pressroom.pdf.safeopen import apply_qpdf_limits, check_decoded_size, page_streams
 from pressroom.pdf.sign import SignRequest
 from tests.bomb_support import MIB, outcome_within_memory, pdf_flate_bomb, zlib_spaces
-from tests.resources.pdf.make_fixtures import text_pdf
-from tests.resources.pdf.support import self_signed_pkcs12
+from tests.pdf_fixtures import text_pdf
+from tests.pdf_support import self_signed_pkcs12
 
 LIMIT = 64 * MIB
 REFUSED_CPU_S = 2.0

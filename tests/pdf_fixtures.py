@@ -1,5 +1,5 @@
 """Builds the hostile PDFs used by the tests. The bombs are a few KB on disk, so the generated files are
-committed; rerun this script (``.venv/bin/python tests/resources/pdf/make_fixtures.py``) to rebuild them.
+committed; rerun this script (``.venv/bin/python -m tests.pdf_fixtures``) to rebuild them in tests/resources/pdf/.
 
 - ``flate_bomb.pdf``: a page whose content stream is FlateDecode applied three times over 4 GiB of spaces
   (valid content, so a parser must expand it to render or recompress it).
@@ -15,7 +15,8 @@ from __future__ import annotations
 import zlib
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
+# Where the generated files live (tests/resources holds data only; this module writes it).
+HERE = Path(__file__).resolve().parent / "resources" / "pdf"
 
 
 def _assemble(objects: list[bytes], root: int, extra_trailer: bytes = b"", prev_self: bool = False) -> bytes:

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
-FIXTURES = Path(__file__).resolve().parent
+FIXTURES = Path(__file__).resolve().parent / "resources" / "pdf"
 
 
 def fixture(name: str) -> bytes:
