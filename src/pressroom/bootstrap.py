@@ -16,7 +16,7 @@ from pressroom.credits.service import CreditService
 from pressroom.db.session import Database
 from pressroom.documents.service import DocumentService
 from pressroom.folders.service import FolderService
-from pressroom.generation.generator import DocumentGenerator
+from pressroom.generation.generator import DocumentGenerator, HtmlToPdf
 from pressroom.idempotency.service import IdempotencyService
 from pressroom.jobs.operations import OperationRegistry
 from pressroom.jobs.runner import JobRunner
@@ -26,8 +26,15 @@ from pressroom.net.blocking import BlockingNet
 from pressroom.net.client import SafeHttpClient
 from pressroom.net.gate import NetworkGate
 from pressroom.oauth.service import OAuthService
+from pressroom.pdf.base import PdfEngine
 from pressroom.pdf.safeopen import Sandbox, keep_freed_memory
-from pressroom.pdfops.service import PdfOpsService, TemplatePdfs, make_downloader
+from pressroom.pdf.sandboxed import SandboxedPdfEngine
+from pressroom.pdfops.finishing import PdfFinishing
+from pressroom.pdfops.operations import PdfOperations
+from pressroom.pdfops.plans import PlanBuilder
+from pressroom.pdfops.service import PdfOpsService
+from pressroom.pdfops.signing_keys import SigningKeys
+from pressroom.pdfops.sources import PdfSources, TemplatePdfs, make_downloader
 from pressroom.queue.base import JobQueue
 from pressroom.queue.embedded import EmbeddedQueue
 from pressroom.ratelimit.base import RateLimitStore
@@ -109,6 +116,8 @@ class Engines:
 
     renderers: Mapping[str, Renderer] | None = None
     store: BlobStore | None = None
+    pdf: PdfEngine | None = None
+    # A bare sandbox, wrapped in the sandboxed engine (what tests/inprocess passed before ``pdf`` existed).
     pdf_sandbox: Sandbox | None = None
 
 
@@ -132,17 +141,26 @@ def build(settings: Settings, engines: Engines | None = None) -> Container:
     presigner = store if isinstance(store, S3BlobStore) and settings.storage.downloads == "presigned" else None
     documents = DocumentService(db, store, signer, settings.download_url_ttl_s, presigner=presigner)
     operations = OperationRegistry()
-    generator = DocumentGenerator(settings, templates, renderer, assets)
+    pdf_engine = _pdf_engine(settings, engines)
+    # Built bottom-up, each part given what it uses: template sources render through their own HtmlToPdf,
+    # so the finishing of generate/transform exists before the generator that is given it.
+    sources = PdfSources(
+        settings.pdf,
+        db,
+        store,
+        documents,
+        TemplatePdfs(templates, HtmlToPdf(settings, renderer, assets)),
+        make_downloader(net),
+    )
+    signing_keys = SigningKeys(settings.resolved_secret_key(), db, pdf_engine)
+    plans = PlanBuilder(settings.pdf, sources, signing_keys)
+    finishing = PdfFinishing(plans, sources, pdf_engine)  # options.pdf and the TEST mark on generate/transform
+    generator = DocumentGenerator(settings, templates, renderer, assets, finisher=finishing)
     operations.register("generate", generator.generate)
     operations.register("transform", generator.transform)
-    pdf_sandbox = engines.pdf_sandbox or Sandbox(
-        workers=settings.pdf.workers, memory_limit_mb=settings.pdf.memory_limit_mb, timeout_s=settings.pdf.timeout_s
-    )
-    pdf = PdfOpsService(
-        settings, db, store, documents, TemplatePdfs(templates, generator), make_downloader(net), pdf_sandbox
-    )
-    pdf.register(operations)  # merge, split, encrypt, compress, embed, metadata, watermark, pdfa, facturx, sign
-    generator.pdf = pdf  # options.pdf and the TEST mark on generate/transform
+    pdf_operations = PdfOperations(settings.pdf, plans, sources, documents, pdf_engine)
+    pdf_operations.register(operations)  # merge, split, encrypt, compress, embed, metadata, watermark, pdfa, ...
+    pdf = PdfOpsService(pdf_operations, sources, signing_keys, pdf_engine)
 
     credits = CreditService(db, settings.billing)
     runner = JobRunner(
@@ -201,6 +219,17 @@ def render_engines(settings: Settings, gate: NetworkGate) -> dict[str, Renderer]
         "chromium": ChromiumRenderer.from_settings(settings.render, gate, net=settings.net),
         "weasyprint": WeasyPrintRenderer.from_settings(settings.render, settings.net),
     }
+
+
+def _pdf_engine(settings: Settings, engines: Engines) -> PdfEngine:
+    if engines.pdf is not None:
+        return engines.pdf
+    if engines.pdf_sandbox is not None:
+        return SandboxedPdfEngine(engines.pdf_sandbox)
+    limits = settings.pdf
+    return SandboxedPdfEngine.create(
+        workers=limits.workers, memory_limit_mb=limits.memory_limit_mb, timeout_s=limits.timeout_s
+    )
 
 
 def _blob_store(settings: Settings) -> BlobStore:

@@ -62,9 +62,11 @@ def produce(
     webhook_url: str | None = None,
     metadata: dict[str, Any] | None = None,
     template_id: str | None = None,
+    with_report: bool = False,
 ) -> Response:
     """The one way a producing call answers: 202 + job (async), the bytes (Accept: application/pdf) or
-    201 + the document JSON; each with the credits charged and left.
+    201 + the document JSON; each with the credits charged and left. ``with_report`` (the PDF operations):
+    a sync answer carries the operation's report (the JSON's ``report``; X-Pdf-Bytes-In/Out with the bytes).
 
     It takes the container (routes pass ``ContainerDep``): it needs jobs, credits and documents together, and
     the sync render gate's callers hand it to a worker thread as one argument."""
@@ -95,9 +97,16 @@ def produce(
         }
         if warnings:
             headers["X-Render-Warnings"] = json.dumps(warnings)  # ASCII: \u escapes keep it a valid header
+        if with_report and result.report:
+            for key, header in (("bytes_in", "X-Pdf-Bytes-In"), ("bytes_out", "X-Pdf-Bytes-Out")):
+                if key in result.report:
+                    headers[header] = str(result.report[key])
         return Response(result.data, media_type=document.content_type, headers=headers)
     update: dict[str, Any] = {"credits_charged": charged, "credits_left": left}
     if warnings:
         update["warnings"] = warnings
     out = document_out(container.documents, document).model_copy(update=update)
-    return JSONResponse(out.model_dump(mode="json", exclude=None if warnings else {"warnings"}), status_code=201)
+    answer = out.model_dump(mode="json", exclude=None if warnings else {"warnings"})
+    if with_report:
+        answer["report"] = result.report
+    return JSONResponse(answer, status_code=201)

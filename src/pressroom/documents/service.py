@@ -5,10 +5,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
+
+from sqlalchemy.orm import Session
 
 from pressroom.core.clock import utcnow
 from pressroom.core.errors import DocumentNotFound, Forbidden, Gone, StorageKeyInvalid
+from pressroom.core.filenames import safe_filename
 from pressroom.db.models import Document
 from pressroom.db.session import Database
 from pressroom.documents.repository import DocumentRepository
@@ -40,6 +43,42 @@ class DownloadLink:
     url: str
     expires_at: datetime
     expires_in: int
+
+
+def add_job_document(
+    session: Session,
+    *,
+    document_id: str,
+    account_id: str,
+    job_id: str,
+    filename: str,
+    content_type: str,
+    size_bytes: int,
+    pages: int,
+    storage_key: str,
+    metadata: dict[str, Any],
+    created_at: datetime,
+    expires_at: datetime,
+    template_id: str | None = None,
+) -> Document:
+    """Write the document row of a finished job in the caller's transaction (the job runner's, which ends
+    the job in the same one): documents are written here, not by the jobs domain."""
+    document = Document(
+        id=document_id,
+        account_id=account_id,
+        job_id=job_id,
+        template_id=template_id,
+        # Display metadata only; cleaned once more so that no operation can store an unsafe name.
+        filename=safe_filename(filename, None, extension=""),
+        content_type=content_type,
+        size_bytes=size_bytes,
+        pages=pages,
+        storage_key=storage_key,
+        doc_metadata=metadata,
+        created_at=created_at,
+        expires_at=expires_at,
+    )
+    return DocumentRepository(session).add(document)
 
 
 class DocumentService:

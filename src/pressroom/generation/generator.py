@@ -41,9 +41,13 @@ class PdfRenderer(Protocol):
 
 
 class PdfFinisher(Protocol):
-    """Post-processing of a rendered PDF: ``options.pdf`` and the TEST mark of test keys (pdfops)."""
+    """Post-processing of a rendered PDF: ``options.pdf`` and the TEST mark of test keys
+    (``pdfops.finishing.PdfFinishing``). Returns the bytes, their pages and the report; None pages and
+    report when there was nothing to do."""
 
-    def finish(self, ctx: JobContext, data: bytes, raw_options: dict[str, Any] | None) -> tuple[bytes, int | None]: ...
+    def finish(
+        self, ctx: JobContext, data: bytes, raw_options: dict[str, Any] | None
+    ) -> tuple[bytes, int | None, dict[str, Any] | None]: ...
 
 
 # Compiled templates are immutable and thread-safe: a stored template is parsed once, not per document.
@@ -59,23 +63,19 @@ def _compiled(source: str, limits: handlebars.Limits) -> handlebars.Template:
 
 
 class DocumentGenerator:
+    """The generate and transform operations: render (:class:`HtmlToPdf`), then finish (``options.pdf``)."""
+
     def __init__(
         self,
         settings: Settings,
         templates: TemplateService,
         renderer: PdfRenderer,
         assets: AssetService | None = None,
+        finisher: PdfFinisher | None = None,
     ) -> None:
-        self.settings = settings
         self.templates = templates
-        self.renderer = renderer
-        self.assets = assets
-        self.pdf: PdfFinisher | None = None  # set by bootstrap once the PDF service exists
-        self.limits = handlebars.Limits(
-            max_output_chars=settings.templates.max_output_chars,
-            time_budget=settings.templates.time_budget_s,
-            max_tags=settings.templates.max_tags,
-        )
+        self.html = HtmlToPdf(settings, renderer, assets)
+        self.finisher = finisher  # None: rendered bytes are answered as they are (the CLI)
 
     def generate(self, ctx: JobContext, request: dict[str, Any]) -> Output:
         template = self.templates.get(ctx.account_id, request["template_id"])
@@ -84,8 +84,7 @@ class DocumentGenerator:
         options = {**(template.options or {}), **request.get("options", {})}  # a stored null reads as {}
         pdf = self.render(template.body, template.css, request.get("data") or {}, options, account_id=ctx.account_id)
         filename = safe_filename(request.get("filename"), template.name)
-        data, pages = self._finish(ctx, pdf, options.get("pdf"))
-        return Output(data=data, filename=filename, pages=pages, template_id=template.id)
+        return self._finish(ctx, pdf, options.get("pdf"), filename, template_id=template.id)
 
     def transform(self, ctx: JobContext, request: dict[str, Any]) -> Output:
         pdf = self.render(
@@ -95,14 +94,56 @@ class DocumentGenerator:
             request.get("options", {}),
             account_id=ctx.account_id,
         )
-        data, pages = self._finish(ctx, pdf, request.get("options", {}).get("pdf"))
-        return Output(data=data, filename=safe_filename(request.get("filename"), "document"), pages=pages)
+        filename = safe_filename(request.get("filename"), "document")
+        return self._finish(ctx, pdf, request.get("options", {}).get("pdf"), filename)
 
-    def _finish(self, ctx: JobContext, pdf: RenderedPdf, pdf_options: dict[str, Any] | None) -> tuple[bytes, int]:
-        if self.pdf is None:
-            return pdf.data, pdf.pages
-        data, pages = self.pdf.finish(ctx, pdf.data, pdf_options)
-        return data, pages if pages is not None else pdf.pages
+    def _finish(
+        self,
+        ctx: JobContext,
+        pdf: RenderedPdf,
+        pdf_options: dict[str, Any] | None,
+        filename: str,
+        template_id: str | None = None,
+    ) -> Output:
+        if self.finisher is None:
+            return Output(data=pdf.data, filename=filename, pages=pdf.pages, template_id=template_id)
+        data, pages, report = self.finisher.finish(ctx, pdf.data, pdf_options)
+        return Output(
+            data=data,
+            filename=filename,
+            pages=pages if pages is not None else pdf.pages,
+            template_id=template_id,
+            report=report,
+        )
+
+    def render(
+        self,
+        body: str,
+        css: str,
+        data: dict[str, Any],
+        raw_options: dict[str, Any],
+        *,
+        account_id: str | None = None,
+    ) -> RenderedPdf:
+        """:meth:`HtmlToPdf.render` (the CLI renders through the generator)."""
+        return self.html.render(body, css, data, raw_options, account_id=account_id)
+
+
+class HtmlToPdf:
+    """Handlebars -> HTML -> PDF through the render engines, with an account's assets and fonts.
+
+    Its own object (not part of the generator) because template sources of the PDF operations render
+    through it too, and the generator's finishing is built from those: one object each, no cycle."""
+
+    def __init__(self, settings: Settings, renderer: PdfRenderer, assets: AssetService | None = None) -> None:
+        self.settings = settings
+        self.renderer = renderer
+        self.assets = assets
+        self.limits = handlebars.Limits(
+            max_output_chars=settings.templates.max_output_chars,
+            time_budget=settings.templates.time_budget_s,
+            max_tags=settings.templates.max_tags,
+        )
 
     def render(
         self,

@@ -18,7 +18,10 @@ class JobContext:
 
 @dataclass(frozen=True)
 class Output:
-    """What an operation produced; the runner stores it and writes the document row."""
+    """What an operation produced; the runner stores it and has the document row written.
+
+    ``report``: what the operation measured (bytes in/out, steps, PDF/A level...), kept with the finished
+    job in the transaction that ends it and handed back to a sync caller in the runner's outcome."""
 
     data: bytes
     filename: str
@@ -26,6 +29,7 @@ class Output:
     content_type: str = "application/pdf"
     template_id: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    report: dict[str, Any] | None = None
 
 
 Operation = Callable[[JobContext, dict[str, Any]], Output]

@@ -21,10 +21,11 @@ from sqlalchemy.orm import Session
 from pressroom.config import JobSettings
 from pressroom.core.clock import utcnow
 from pressroom.core.errors import JobCrashed, PressroomError, QueueFull
-from pressroom.core.filenames import safe_filename
 from pressroom.core.ids import new_id
 from pressroom.db.models import Document, Job
+from pressroom.db.models_pdf import PdfJobReport
 from pressroom.db.session import Database
+from pressroom.documents.service import add_job_document
 from pressroom.jobs.operations import JobContext, OperationRegistry, Output
 from pressroom.jobs.repository import JobRepository
 from pressroom.storage.base import BlobStore
@@ -48,11 +49,13 @@ RetentionPolicy = Callable[[Session, Job], timedelta]
 
 @dataclass(frozen=True)
 class Outcome:
-    """How a job this runner ran ended: the final row, its document and bytes (None when it failed)."""
+    """How a job this runner ran ended: the final row, its document, bytes and the operation's report
+    (None when it failed, or the operation reports nothing)."""
 
     job: Job
     document: Document | None = None
     data: bytes | None = None
+    report: dict[str, Any] | None = None
 
 
 class JobRunner:
@@ -236,25 +239,26 @@ class JobRunner:
                 return None
             for name, value in {**done, "lease_owner": None, "lease_expires_at": None}.items():
                 setattr(job, name, value)  # the detached row in hand now mirrors the committed one
-            document = Document(
-                id=document_id,
+            document = add_job_document(
+                session,
+                document_id=document_id,
                 account_id=job.account_id,
                 job_id=job_id,
                 template_id=output.template_id,
-                # Display metadata only; cleaned once more so that no operation can store an unsafe name.
-                filename=safe_filename(output.filename, None, extension=""),
+                filename=output.filename,
                 content_type=output.content_type,
                 size_bytes=len(output.data),
                 pages=output.pages,
                 storage_key=key,
-                doc_metadata=job.job_metadata,
+                metadata=job.job_metadata,
                 created_at=now,
                 expires_at=now + self.retention(session, job),
             )
-            session.add(document)
-            session.flush()
+            if output.report is not None:
+                # merge, not add: a row an earlier attempt of this job left is replaced, not duplicated
+                session.merge(PdfJobReport(job_id=job_id, account_id=job.account_id, report=output.report))
             self._run_hooks(session, job, document)
-        return Outcome(job, document, output.data)
+        return Outcome(job, document, output.data, output.report)
 
     def _fail(self, job_id: str, code: str, message: str, details: Any = None) -> Outcome | None:
         with self.db.session() as session:

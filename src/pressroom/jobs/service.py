@@ -27,12 +27,14 @@ class JobNotCancelable(Conflict):
 
 @dataclass(frozen=True)
 class SyncResult:
-    """A sync job that completed: its document, the bytes stored for it and the credits it cost."""
+    """A sync job that completed: its document, the bytes stored for it, the credits it cost and what the
+    operation reported (the runner's outcome; None when taken over by another runner)."""
 
     document: Document
     data: bytes
     price: int
     credits_left: int  # the balance once this job's price was reserved (a completed job keeps it)
+    report: dict[str, Any] | None = None
 
 
 class JobService:
@@ -146,7 +148,9 @@ class JobService:
             return self._taken_over(principal.account_id, job.id, admission)
         if outcome.job.status != "completed" or outcome.document is None or outcome.data is None:
             raise self._failure(outcome.job)
-        return SyncResult(outcome.document, outcome.data, outcome.job.price, admission.balance_after)
+        return SyncResult(
+            outcome.document, outcome.data, outcome.job.price, admission.balance_after, report=outcome.report
+        )
 
     def _taken_over(self, account_id: str, job_id: str, admission: Admission) -> SyncResult:
         job = self.get(account_id, job_id)

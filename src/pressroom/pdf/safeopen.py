@@ -341,6 +341,26 @@ def _qpdf_decoded_size(stream: pikepdf.Stream) -> int:
 
 
 # -- the sandbox ---------------------------------------------------------------------------------------
+def reported(exc: Exception) -> tuple[str, str, Any]:
+    """(code, message, details) of the error a PDF call that raised ``exc`` reports: what a sandbox worker
+    sends back, and what the in-process engine raises (``core.errors.rebuild``), so both answer alike."""
+    if isinstance(exc, PressroomError):
+        return exc.code, exc.message, exc.details
+    if isinstance(exc, MemoryError):
+        return PdfLimitExceeded.code, "Processing the PDF exceeds the memory limit", {"limit": "memory"}
+    if isinstance(exc, RecursionError):
+        return InvalidPdf.code, "The PDF structure is nested too deeply", {"reason": "recursion"}
+    if isinstance(exc, Image.DecompressionBombError):  # an image declaring more pixels than PIL decodes
+        return PdfLimitExceeded.code, f"An image is too large: {_short(exc)}", {"limit": "pixels"}
+    if isinstance(exc, pikepdf.PikepdfError):  # incl. QpdfRuntimeError, which is not a PdfError
+        if limit_hit(exc):
+            error = decoded_limit_error(None)
+            return error.code, error.message, error.details
+        return InvalidPdf.code, f"The PDF cannot be processed: {_short(exc)}", None
+    # reported to the job as an internal error with its type, never swallowed
+    return "INTERNAL_ERROR", f"{type(exc).__name__}: {_short(exc)}", None
+
+
 def _serve(conn: Connection, memory_limit_bytes: int) -> None:
     """Worker loop: receive (function, args), send back ("ok", result) or ("error", code, message, details)."""
     resource.setrlimit(resource.RLIMIT_AS, (memory_limit_bytes, memory_limit_bytes))
@@ -356,22 +376,8 @@ def _serve(conn: Connection, memory_limit_bytes: int) -> None:
         function, args = message
         try:
             reply: tuple[Any, ...] = ("ok", function(*args))
-        except PressroomError as exc:
-            reply = ("error", exc.code, exc.message, exc.details)
-        except MemoryError:
-            reply = ("error", PdfLimitExceeded.code, "Processing the PDF exceeds the memory limit", {"limit": "memory"})
-        except RecursionError:
-            reply = ("error", InvalidPdf.code, "The PDF structure is nested too deeply", {"reason": "recursion"})
-        except Image.DecompressionBombError as exc:  # an image declaring more pixels than PIL decodes
-            reply = ("error", PdfLimitExceeded.code, f"An image is too large: {_short(exc)}", {"limit": "pixels"})
-        except pikepdf.PikepdfError as exc:  # incl. QpdfRuntimeError, which is not a PdfError
-            if limit_hit(exc):
-                error = decoded_limit_error(None)
-                reply = ("error", error.code, error.message, error.details)
-            else:
-                reply = ("error", InvalidPdf.code, f"The PDF cannot be processed: {_short(exc)}", None)
-        except Exception as exc:  # reported to the job as an internal error with its type, never swallowed
-            reply = ("error", "INTERNAL_ERROR", f"{type(exc).__name__}: {_short(exc)}", None)
+        except Exception as exc:
+            reply = ("error", *reported(exc))
         try:
             conn.send(reply)
         except MemoryError:

@@ -1,15 +1,13 @@
-"""All queries of the PDF operations domain (signing keys, job reports, source documents), always scoped by
-account."""
+"""All queries of the PDF operations domain (signing keys, source documents), always scoped by account.
+(A job's operation report is written by the job runner with the finished job.)"""
 
 from __future__ import annotations
-
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pressroom.db.models import Document
-from pressroom.db.models_pdf import PdfJobReport, SigningKey
+from pressroom.db.models_pdf import SigningKey
 
 
 class SigningKeyRepository:
@@ -32,24 +30,6 @@ class SigningKeyRepository:
 
     def delete(self, key: SigningKey) -> None:
         self.session.delete(key)
-
-
-class ReportRepository:
-    def __init__(self, session: Session) -> None:
-        self.session = session
-
-    def put(self, job_id: str, account_id: str, report: dict[str, Any]) -> None:
-        existing = self.session.get(PdfJobReport, job_id)
-        if existing is None:  # a retried job overwrites its report rather than adding a second one
-            self.session.add(PdfJobReport(job_id=job_id, account_id=account_id, report=report))
-        else:
-            existing.report = report
-
-    def get(self, account_id: str, job_id: str) -> dict[str, Any] | None:
-        row = self.session.scalar(
-            select(PdfJobReport).where(PdfJobReport.job_id == job_id, PdfJobReport.account_id == account_id)
-        )
-        return None if row is None else dict(row.report)
 
 
 class SourceDocumentRepository:

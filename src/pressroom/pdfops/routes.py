@@ -3,12 +3,10 @@ signing keys. Translation only: every decision is in PdfOpsService, every answer
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
@@ -203,7 +201,7 @@ async def _operation(name: str, request: Request, principal: Principal, containe
         uploads = pdf.store_uploads(principal.account_id, contents)
         payload = model.model_dump(mode="json", exclude={"is_async", "webhook_url", "metadata"})
         payload["uploads"] = uploads
-        response = produce(
+        return produce(
             request,
             container,
             principal,
@@ -212,25 +210,10 @@ async def _operation(name: str, request: Request, principal: Principal, containe
             is_async=model.is_async,
             webhook_url=model.webhook_url,
             metadata=model.metadata,
+            with_report=True,  # bytes before/after, steps, PDF/A level... from the job's output
         )
-        return _with_report(container, principal, response)
 
     return await run_in_threadpool(submit)
-
-
-def _with_report(container: Container, principal: Principal, response: Response) -> Response:
-    """Add the operation's report (bytes before/after, steps, PDF/A level...) to a sync answer."""
-    if response.status_code == 201 and isinstance(response, JSONResponse):
-        document = json.loads(bytes(response.body))
-        document["report"] = _pdf(container).report(principal.account_id, document["job_id"])
-        return JSONResponse(document, status_code=201)
-    job_id = response.headers.get("x-job-id")
-    if response.status_code == 200 and job_id:
-        report = _pdf(container).report(principal.account_id, job_id) or {}
-        for key, header in (("bytes_in", "X-Pdf-Bytes-In"), ("bytes_out", "X-Pdf-Bytes-Out")):
-            if key in report:
-                response.headers[header] = str(report[key])
-    return response
 
 
 def _route(name: str) -> None:

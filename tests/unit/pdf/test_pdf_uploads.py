@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from pressroom.core.errors import UploadMissing, ValidationFailed
-from pressroom.pdfops.service import Uploads
+from pressroom.pdfops.sources import Uploads
 from pressroom.storage.filesystem import FilesystemBlobStore
 
 
