@@ -353,13 +353,11 @@ def render(
     from pydantic import ValidationError
 
     from pressroom.aio import LoopThread
+    from pressroom.bootstrap import render_engines
     from pressroom.core.errors import PressroomError
     from pressroom.generation.generator import DocumentGenerator
     from pressroom.net.gate import NetworkGate
-    from pressroom.rendering.base import Renderer
-    from pressroom.rendering.chromium import ChromiumRenderer
     from pressroom.rendering.registry import EngineRegistry
-    from pressroom.rendering.weasyprint import WeasyPrintRenderer
 
     settings = _settings()
     raw: dict[str, Any] = {"paper": paper, "orientation": orientation, "scale": scale}
@@ -376,11 +374,8 @@ def render(
         typer.echo(f"error: invalid JSON: {exc}", err=True)
         raise typer.Exit(2) from None
     loop = LoopThread()
-    gate = NetworkGate.from_settings(settings.net)
-    engines: dict[str, Renderer] = {
-        "chromium": ChromiumRenderer.from_settings(settings.render, gate, net=settings.net),
-        "weasyprint": WeasyPrintRenderer.from_settings(settings.render, settings.net),
-    }
+    # The engines the server renders with, configured the same way (bootstrap is their one factory).
+    engines = render_engines(settings, NetworkGate.from_settings(settings.net))
     renderer = EngineRegistry(engines, loop, default=settings.render.default_engine)
     generator = DocumentGenerator(settings, templates=None, renderer=renderer)  # type: ignore[arg-type]
     try:
