@@ -11,7 +11,8 @@ import pytest
 from tests.support import S3_ENV, MotoServer
 
 
-@pytest.fixture(scope="module")
+# One server for every storage test module (each bucket is unique per test): starting it costs seconds.
+@pytest.fixture(scope="session")
 def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
     saved = {k: os.environ.get(k) for k in S3_ENV}
     os.environ.update(S3_ENV)  # boto3 reads credentials from the environment, as in production
