@@ -1,5 +1,5 @@
 """The whole API in this process: ``create_app`` on a container built with the fakes that live beside each
-capability protocol (rendering/fake.py, storage/memory.py), SQLite in a temporary directory, the
+capability protocol (rendering/fake.py, storage/memory.py, pdf/inprocess.py), SQLite in a temporary directory, the
 embedded job queue running in threads. No browser, no server process: what these tests need is here.
 
 One app per test module (building it costs the migrations); every test isolates itself by working in
@@ -22,9 +22,9 @@ from fastapi.testclient import TestClient
 
 from pressroom.app import create_app
 from pressroom.bootstrap import Container, Engines, build
-from pressroom.config import JobSettings, NetSettings, PdfSettings, Settings
+from pressroom.config import JobSettings, NetSettings, Settings
 from pressroom.db.migrate import upgrade
-from pressroom.pdf.safeopen import Sandbox
+from pressroom.pdf.inprocess import InProcessPdfEngine
 from pressroom.rendering.fake import FakeRenderer
 from pressroom.storage.memory import MemoryBlobStore
 from tests.support import WebhookReceiver
@@ -100,8 +100,6 @@ def make_settings(data_dir: Path, **overrides: Any) -> Settings:
         "secret_key": "inprocess-" + "k" * 40,
         # Short polls: a job enqueued by a test is picked up at once, chores (webhook outbox) run often.
         "jobs": JobSettings(workers=2, poll_interval_s=0.05),
-        # One warm sandbox process, not one per core: PDF operations are not what these tests measure.
-        "pdf": PdfSettings(workers=1),
         **overrides,
     }
     return Settings(**values)
@@ -114,11 +112,8 @@ def start_app(data_dir: Path, **overrides: Any) -> Iterator[App]:
     settings = make_settings(data_dir, **overrides)
     upgrade(settings.resolved_database_url)
     chromium, weasyprint, store = FakeRenderer("chromium"), FakeRenderer("weasyprint"), MemoryBlobStore()
-    engines = Engines(
-        renderers={"chromium": chromium, "weasyprint": weasyprint},
-        store=store,
-        pdf_sandbox=Sandbox(workers=1, memory_limit_mb=settings.pdf.memory_limit_mb, timeout_s=settings.pdf.timeout_s),
-    )
+    # The in-process PDF engine: the real pipeline without sandbox processes (pdf/inprocess.py).
+    engines = Engines(renderers={"chromium": chromium, "weasyprint": weasyprint}, store=store, pdf=InProcessPdfEngine())
     container = build(settings, engines)
     app = create_app(settings, container=container)
     with receiver, TestClient(app) as client:
