@@ -355,7 +355,7 @@ def render(
     from pressroom.aio import LoopThread
     from pressroom.bootstrap import render_engines
     from pressroom.core.errors import PressroomError
-    from pressroom.generation.generator import DocumentGenerator
+    from pressroom.generation.generator import HtmlToPdf
     from pressroom.net.gate import NetworkGate
     from pressroom.rendering.registry import EngineRegistry
 
@@ -377,10 +377,11 @@ def render(
     # The engines the server renders with, configured the same way (bootstrap is their one factory).
     engines = render_engines(settings, NetworkGate.from_settings(settings.net))
     renderer = EngineRegistry(engines, loop, default=settings.render.default_engine)
-    generator = DocumentGenerator(settings, templates=None, renderer=renderer)  # type: ignore[arg-type]
+    # HTML -> PDF only: no stored templates, no account assets, no PDF finishing (there is no database here).
+    html_to_pdf = HtmlToPdf(settings, renderer)
     try:
         renderer.start()
-        pdf = generator.render(template.read_text(), css.read_text() if css else "", payload, raw)
+        pdf = html_to_pdf.render(template.read_text(), css.read_text() if css else "", payload, raw)
     except ValidationError as exc:
         typer.echo(f"error: invalid options: {exc}", err=True)
         raise typer.Exit(2) from None
