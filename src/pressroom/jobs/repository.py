@@ -6,35 +6,16 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.orm import Session
 
+from pressroom.core.errors import JobNotFound
 from pressroom.db.models import Job
+from pressroom.db.repository import AccountScoped
 
 
-class JobRepository:
-    def __init__(self, session: Session) -> None:
-        self.session = session
-
-    def add(self, job: Job) -> Job:
-        self.session.add(job)
-        self.session.flush()
-        return job
-
-    def get(self, account_id: str, job_id: str) -> Job | None:
-        return self.session.scalar(select(Job).where(Job.id == job_id, Job.account_id == account_id))
-
-    def get_any(self, job_id: str) -> Job | None:
-        return self.session.get(Job, job_id)
-
-    def page(self, account_id: str, limit: int, offset: int, status: str | None = None) -> tuple[list[Job], int]:
-        conditions = [Job.account_id == account_id]
-        if status is not None:
-            conditions.append(Job.status == status)
-        total = self.session.scalar(select(func.count()).select_from(Job).where(*conditions)) or 0
-        rows = self.session.scalars(
-            select(Job).where(*conditions).order_by(Job.created_at.desc(), Job.id).limit(limit).offset(offset)
-        )
-        return list(rows), total
+class JobRepository(AccountScoped[Job]):
+    model = Job
+    not_found = JobNotFound
+    newest_first = True
 
     @staticmethod
     def _claimable(now: datetime):  # type: ignore[no-untyped-def]

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from pressroom.core.clock import utcnow
-from pressroom.core.errors import Conflict, JobNotFound, PressroomError, rebuild
+from pressroom.core.errors import Conflict, PressroomError, rebuild
 from pressroom.core.ids import new_id
 from pressroom.core.principal import Principal
 from pressroom.credits.service import Admission, CreditService
@@ -165,9 +165,7 @@ class JobService:
     def cancel(self, account_id: str, job_id: str) -> Job:
         """Cancel a job that has not started; its reservation is released in the same transaction."""
         with self.db.session() as session:
-            job = JobRepository(session).get(account_id, job_id)
-            if job is None:
-                raise JobNotFound()
+            job = JobRepository(session).get_or_raise(account_id, job_id)
             if job.status != "pending":
                 raise JobNotCancelable(f"Job {job_id} is {job.status}", details={"status": job.status})
             job.status, job.completed_at = "canceled", utcnow()
@@ -179,14 +177,12 @@ class JobService:
 
     def get(self, account_id: str, job_id: str) -> Job:
         with self.db.session() as session:
-            job = JobRepository(session).get(account_id, job_id)
-            if job is None:
-                raise JobNotFound()
-            return job
+            return JobRepository(session).get_or_raise(account_id, job_id)
 
     def page(self, account_id: str, limit: int, offset: int, status: str | None) -> tuple[list[Job], int]:
         with self.db.session() as session:
-            return JobRepository(session).page(account_id, limit, offset, status)
+            with_status = () if status is None else (Job.status == status,)
+            return JobRepository(session).page(account_id, limit, offset, *with_status)
 
     @staticmethod
     def _failure(job: Job) -> PressroomError:
