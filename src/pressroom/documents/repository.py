@@ -1,59 +1,30 @@
+"""The queries of stored documents, always scoped by account (``db.repository.AccountScoped``) except where
+a worker or an operator needs a row whoever owns it."""
+
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import select
 
+from pressroom.core.errors import DocumentNotFound
 from pressroom.db.models import Document
+from pressroom.db.repository import AccountScoped
 
 
-class DocumentRepository:
-    def __init__(self, session: Session) -> None:
-        self.session = session
+class DocumentRepository(AccountScoped[Document]):
+    model = Document
+    not_found = DocumentNotFound
+    newest_first = True
 
-    def add(self, document: Document) -> Document:
-        self.session.add(document)
-        self.session.flush()
-        return document
-
-    def get(self, account_id: str, document_id: str) -> Document | None:
-        return self.session.scalar(
-            select(Document).where(Document.id == document_id, Document.account_id == account_id)
-        )
-
-    def get_any(self, document_id: str) -> Document | None:
-        return self.session.get(Document, document_id)
+    def many(self, account_id: str, document_ids: list[str]) -> dict[str, Document]:
+        """The account's documents among ``document_ids``, by id, in one query (missing ids are absent)."""
+        query = select(Document).where(Document.account_id == account_id, Document.id.in_(set(document_ids)))
+        return {document.id: document for document in self.session.scalars(query)}
 
     def by_job(self, job_id: str) -> Document | None:
         return self.session.scalar(select(Document).where(Document.job_id == job_id))
 
-    def page(
-        self,
-        account_id: str,
-        limit: int,
-        offset: int,
-        status: str | None = None,
-        template_id: str | None = None,
-    ) -> tuple[list[Document], int]:
-        conditions = [Document.account_id == account_id]
-        if status is not None:
-            conditions.append(Document.status == status)
-        if template_id is not None:
-            conditions.append(Document.template_id == template_id)
-        total = self.session.scalar(select(func.count()).select_from(Document).where(*conditions)) or 0
-        rows = self.session.scalars(
-            select(Document)
-            .where(*conditions)
-            .order_by(Document.created_at.desc(), Document.id)
-            .limit(limit)
-            .offset(offset)
-        )
-        return list(rows), total
-
     def expired(self, now: datetime, limit: int) -> list[Document]:
         query = select(Document).where(Document.expires_at < now, Document.status != "expired").limit(limit)
         return list(self.session.scalars(query))
-
-    def delete(self, document: Document) -> None:
-        self.session.delete(document)

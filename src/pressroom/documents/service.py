@@ -100,16 +100,17 @@ class DocumentService:
 
     def get(self, account_id: str, document_id: str) -> Document:
         with self.db.session() as session:
-            document = DocumentRepository(session).get(account_id, document_id)
-            if document is None:
-                raise DocumentNotFound()
-            return document
+            return DocumentRepository(session).get_or_raise(account_id, document_id)
 
     def page(
         self, account_id: str, limit: int, offset: int, status: str | None, template_id: str | None
     ) -> tuple[list[Document], int]:
         with self.db.session() as session:
-            return DocumentRepository(session).page(account_id, limit, offset, status, template_id)
+            filters = [
+                *(() if status is None else (Document.status == status,)),
+                *(() if template_id is None else (Document.template_id == template_id,)),
+            ]
+            return DocumentRepository(session).page(account_id, limit, offset, *filters)
 
     def link(self, document: Document) -> DownloadLink | None:
         """A signed URL, or None once the document expired."""
@@ -152,9 +153,7 @@ class DocumentService:
     def delete(self, account_id: str, document_id: str) -> None:
         with self.db.session() as session:
             repo = DocumentRepository(session)
-            document = repo.get(account_id, document_id)
-            if document is None:
-                raise DocumentNotFound()
+            document = repo.get_or_raise(account_id, document_id)
             repo.delete(document)
         self._delete_blob(document)
 

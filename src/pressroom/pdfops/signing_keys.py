@@ -19,7 +19,6 @@ from pressroom.core.errors import (
     InvalidSigningKey,
     PdfLimitExceeded,
     PdfTimeout,
-    SigningKeyNotFound,
     ValidationFailed,
 )
 from pressroom.core.ids import new_id
@@ -92,22 +91,16 @@ class SigningKeys:
 
     def list_keys(self, account_id: str) -> list[SigningKey]:
         with self.db.session() as session:
-            return SigningKeyRepository(session).list(account_id)
+            return SigningKeyRepository(session).newest_first_of(account_id)
 
     def get_key(self, account_id: str, key_id: str) -> SigningKey:
         with self.db.session() as session:
-            record = SigningKeyRepository(session).get(account_id, key_id)
-            if record is None:
-                raise SigningKeyNotFound()
-            return record
+            return SigningKeyRepository(session).get_or_raise(account_id, key_id)
 
     def delete_key(self, account_id: str, key_id: str) -> None:
         with self.db.session() as session:
             repo = SigningKeyRepository(session)
-            record = repo.get(account_id, key_id)
-            if record is None:
-                raise SigningKeyNotFound()
-            repo.delete(record)
+            repo.delete(repo.get_or_raise(account_id, key_id))
 
     def material(self, account_id: str, key_id: str) -> tuple[bytes, str | None]:
         """The PKCS#12 bytes and password of a stored key, to sign with."""

@@ -14,10 +14,10 @@ from pressroom.core.filenames import safe_filename
 from pressroom.core.ids import new_id
 from pressroom.core.images import image_size
 from pressroom.db.session import Database
+from pressroom.documents.repository import DocumentRepository
 from pressroom.documents.service import DocumentExpired, DocumentService
 from pressroom.net.client import fetch_failed
 from pressroom.pdf import pipeline
-from pressroom.pdfops.repository import SourceDocumentRepository
 from pressroom.pdfops.schemas import EmbedFile, SourceRef, WatermarkSpec
 from pressroom.storage.base import BlobStore
 from pressroom.storage.keys import upload_key
@@ -91,7 +91,7 @@ class PdfSources:
         if not ids:
             return {}
         with self.db.session() as session:
-            found = SourceDocumentRepository(session).many(account, ids)
+            found = DocumentRepository(session).many(account, ids)
         contents: dict[str, pipeline.SourcePdf] = {}
         for document_id in ids:
             document = found.get(document_id)

@@ -341,3 +341,62 @@ def test_an_internal_error_rebuilt_from_a_sandbox_reply_is_still_retried() -> No
     rebuilt = rebuild("INTERNAL_ERROR", "KeyError: 'x'")
     assert isinstance(rebuilt, InternalError) and rebuilt.transient and rebuilt.status == 500
     assert not rebuild("STORAGE_FULL", "full").transient and rebuild("STORAGE_FULL", "full").status == 507
+
+
+def test_the_operation_report_comes_back_with_the_job_and_is_kept_with_it(setup: Any) -> None:
+    from pressroom.db.models_pdf import PdfJobReport
+
+    db, service, runner, _operation, principal, _store = setup
+
+    def measured(ctx: JobContext, request: dict[str, Any]) -> Output:
+        return Output(data=b"%PDF-1.7 m", filename="m.pdf", pages=2, report={"steps": ["merge"], "bytes_out": 10})
+
+    runner.operations.register("measured", measured)
+    result = service.execute_sync(principal, "measured", {})
+    assert result.report == {"steps": ["merge"], "bytes_out": 10}
+    with db.session() as session:
+        row = session.get(PdfJobReport, result.document.job_id)
+        assert row is not None and row.report == result.report and row.account_id == principal.account_id
+    plain = service.execute_sync(principal, "echo", {"text": "no report"})
+    assert plain.report is None and _count(db, PdfJobReport) == 1
+
+
+def test_the_document_row_of_a_finished_job_is_written_with_a_safe_filename(setup: Any) -> None:
+    db, service, runner, _operation, principal, _store = setup
+
+    def unsafe(ctx: JobContext, request: dict[str, Any]) -> Output:
+        return Output(data=b"%PDF-1.7 u", filename="../../etc/pass\x00wd.pdf", pages=1, template_id=None)
+
+    runner.operations.register("unsafe", unsafe)
+    document = service.run_sync(principal, "unsafe", {}, metadata={"order": 7})
+    with db.session() as session:
+        stored = session.get(Document, document.id)
+        assert stored is not None
+        assert stored.filename == safe_filename("../../etc/pass\x00wd.pdf", None, extension="")
+        assert "/" not in stored.filename and "\x00" not in stored.filename
+        assert (stored.job_id, stored.doc_metadata, stored.size_bytes) == (document.job_id, {"order": 7}, 10)
+
+
+def test_documents_of_finished_jobs_page_newest_first_by_template_and_status(setup: Any, tmp_path: Path) -> None:
+    from pressroom.core.errors import DocumentNotFound
+    from pressroom.documents.service import DocumentService
+    from pressroom.storage.signing import UrlSigner
+
+    db, service, runner, _operation, principal, store = setup
+
+    def templated(ctx: JobContext, request: dict[str, Any]) -> Output:
+        return Output(data=b"%PDF-1.7 t", filename="t.pdf", pages=1, template_id=request["template"])
+
+    runner.operations.register("templated", templated)
+    made = [service.run_sync(principal, "templated", {"template": name}) for name in ("tpl_a", "tpl_b", "tpl_a")]
+    documents = DocumentService(db, store, UrlSigner("s" * 32, "http://test"), 60)
+    rows, total = documents.page(principal.account_id, 10, 0, None, "tpl_a")
+    assert total == 2 and {row.id for row in rows} == {made[0].id, made[2].id}
+    rows, total = documents.page(principal.account_id, 10, 0, "completed", None)
+    assert total == 3 and rows[0].created_at >= rows[-1].created_at
+    assert documents.page(principal.account_id, 10, 0, "expired", None) == ([], 0)
+    documents.delete(principal.account_id, made[1].id)
+    with pytest.raises(DocumentNotFound):
+        documents.get(principal.account_id, made[1].id)
+    with pytest.raises(DocumentNotFound):
+        documents.get("acct_other", made[0].id)  # another account's row reads as missing
