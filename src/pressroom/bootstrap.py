@@ -27,7 +27,7 @@ from pressroom.net.client import SafeHttpClient
 from pressroom.net.gate import NetworkGate
 from pressroom.oauth.service import OAuthService
 from pressroom.pdf.base import PdfEngine
-from pressroom.pdf.safeopen import Sandbox, keep_freed_memory
+from pressroom.pdf.safeopen import keep_freed_memory
 from pressroom.pdf.sandboxed import SandboxedPdfEngine
 from pressroom.pdfops.finishing import PdfFinishing
 from pressroom.pdfops.operations import PdfOperations
@@ -117,8 +117,6 @@ class Engines:
     renderers: Mapping[str, Renderer] | None = None
     store: BlobStore | None = None
     pdf: PdfEngine | None = None
-    # A bare sandbox, wrapped in the sandboxed engine (what tests/inprocess passed before ``pdf`` existed).
-    pdf_sandbox: Sandbox | None = None
 
 
 def build(settings: Settings, engines: Engines | None = None) -> Container:
@@ -142,20 +140,15 @@ def build(settings: Settings, engines: Engines | None = None) -> Container:
     documents = DocumentService(db, store, signer, settings.download_url_ttl_s, presigner=presigner)
     operations = OperationRegistry()
     pdf_engine = _pdf_engine(settings, engines)
-    # Built bottom-up, each part given what it uses: template sources render through their own HtmlToPdf,
-    # so the finishing of generate/transform exists before the generator that is given it.
-    sources = PdfSources(
-        settings.pdf,
-        db,
-        store,
-        documents,
-        TemplatePdfs(templates, HtmlToPdf(settings, renderer, assets)),
-        make_downloader(net),
-    )
+    # Built bottom-up, each part given what it uses in its constructor: template sources render through
+    # HtmlToPdf (not through the generator), so the finishing of generate/transform exists before the
+    # generator that is given it.
+    html = HtmlToPdf(settings, renderer, assets)
+    sources = PdfSources(settings.pdf, db, store, documents, TemplatePdfs(templates, html), make_downloader(net))
     signing_keys = SigningKeys(settings.resolved_secret_key(), db, pdf_engine)
     plans = PlanBuilder(settings.pdf, sources, signing_keys)
     finishing = PdfFinishing(plans, sources, pdf_engine)  # options.pdf and the TEST mark on generate/transform
-    generator = DocumentGenerator(settings, templates, renderer, assets, finisher=finishing)
+    generator = DocumentGenerator(templates, html, finisher=finishing)
     operations.register("generate", generator.generate)
     operations.register("transform", generator.transform)
     pdf_operations = PdfOperations(settings.pdf, plans, sources, documents, pdf_engine)
@@ -224,8 +217,6 @@ def render_engines(settings: Settings, gate: NetworkGate) -> dict[str, Renderer]
 def _pdf_engine(settings: Settings, engines: Engines) -> PdfEngine:
     if engines.pdf is not None:
         return engines.pdf
-    if engines.pdf_sandbox is not None:
-        return SandboxedPdfEngine(engines.pdf_sandbox)
     limits = settings.pdf
     return SandboxedPdfEngine.create(
         workers=limits.workers, memory_limit_mb=limits.memory_limit_mb, timeout_s=limits.timeout_s

@@ -65,29 +65,24 @@ def _compiled(source: str, limits: handlebars.Limits) -> handlebars.Template:
 class DocumentGenerator:
     """The generate and transform operations: render (:class:`HtmlToPdf`), then finish (``options.pdf``)."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        templates: TemplateService,
-        renderer: PdfRenderer,
-        assets: AssetService | None = None,
-        finisher: PdfFinisher | None = None,
-    ) -> None:
+    def __init__(self, templates: TemplateService, html: HtmlToPdf, finisher: PdfFinisher | None = None) -> None:
         self.templates = templates
-        self.html = HtmlToPdf(settings, renderer, assets)
-        self.finisher = finisher  # None: rendered bytes are answered as they are (the CLI)
+        self.html = html  # shared with the PDF operations' template sources
+        self.finisher = finisher  # None: rendered bytes are answered as they are
 
     def generate(self, ctx: JobContext, request: dict[str, Any]) -> Output:
         template = self.templates.get(ctx.account_id, request["template_id"])
         if template.kind != "html":
             raise TemplateNotFound(f"Template {template.id} is not an HTML template")
         options = {**(template.options or {}), **request.get("options", {})}  # a stored null reads as {}
-        pdf = self.render(template.body, template.css, request.get("data") or {}, options, account_id=ctx.account_id)
+        pdf = self.html.render(
+            template.body, template.css, request.get("data") or {}, options, account_id=ctx.account_id
+        )
         filename = safe_filename(request.get("filename"), template.name)
         return self._finish(ctx, pdf, options.get("pdf"), filename, template_id=template.id)
 
     def transform(self, ctx: JobContext, request: dict[str, Any]) -> Output:
-        pdf = self.render(
+        pdf = self.html.render(
             request["html"],
             request.get("css", ""),
             request.get("data") or {},
@@ -116,24 +111,12 @@ class DocumentGenerator:
             report=report,
         )
 
-    def render(
-        self,
-        body: str,
-        css: str,
-        data: dict[str, Any],
-        raw_options: dict[str, Any],
-        *,
-        account_id: str | None = None,
-    ) -> RenderedPdf:
-        """:meth:`HtmlToPdf.render` (the CLI renders through the generator)."""
-        return self.html.render(body, css, data, raw_options, account_id=account_id)
-
 
 class HtmlToPdf:
     """Handlebars -> HTML -> PDF through the render engines, with an account's assets and fonts.
 
-    Its own object (not part of the generator) because template sources of the PDF operations render
-    through it too, and the generator's finishing is built from those: one object each, no cycle."""
+    Its own object (not part of the generator) because template sources of the PDF operations and the CLI
+    render through it too, and the generator's finishing is built from those sources: no cycle."""
 
     def __init__(self, settings: Settings, renderer: PdfRenderer, assets: AssetService | None = None) -> None:
         self.settings = settings
