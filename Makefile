@@ -13,9 +13,12 @@ run: install
 test: install
 	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
-# Everything that needs no browser and no Pressroom process (markers: pyproject.toml, tests/conftest.py).
+# Everything that runs in this process alone: no browser, no real HTML engine, no Pressroom process and no
+# backing service (PostgreSQL, Redis, RabbitMQ, S3). A deselection by the markers tests/conftest.py applies
+# (pyproject.toml lists them); `make test` runs them all.
+FAST := not slow and not chromium and not engine and not server and not services
 test-fast: install
-	$(PY) -m pytest -q -p no:cacheprovider -m "not slow and not chromium and not server" $(PYTEST_ARGS)
+	$(PY) -m pytest -q -p no:cacheprovider -m "$(FAST)" $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check src tests bench
