@@ -3,13 +3,15 @@ the engine, what is stored where, download links, listing, deletion, credits, te
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from standardwebhooks.webhooks import Webhook
 
+from pressroom.core.clock import utcnow
 from pressroom.core.errors import RenderFailed
-from pressroom.db.models import WebhookDelivery
+from pressroom.db.models import Document, WebhookDelivery
 from pressroom.storage.keys import account_prefixes
 from tests.inprocess.conftest import App, Tenant
 from tests.support import pdfinfo, pdftotext, wait_until
@@ -159,3 +161,23 @@ def test_async_generation_runs_on_the_queue_and_notifies_signed(app: App, tenant
     secret = tenant.get("/v1/account").json()["webhook_signing_secret"]
     payload = Webhook(secret).verify(received.body, received.headers)  # an independent verifier
     assert payload["status"] == "completed" and payload["metadata"] == {"r": 1}
+
+
+def test_retention_sweep_deletes_expired_files_and_keeps_the_row(app: App, tenant: Tenant) -> None:
+    kept = transform(tenant, "<p>kept</p>").json()
+    old = transform(tenant, "<p>old</p>").json()
+    with app.container.db.session() as session:
+        session.execute(
+            update(Document).where(Document.id == old["id"]).values(expires_at=utcnow() - timedelta(minutes=1))
+        )
+        old_key = session.get(Document, old["id"]).storage_key  # type: ignore[union-attr]
+    assert app.store.exists(old_key)
+    # The sweep also runs as a queue chore; called here so the test does not wait for its period.
+    app.container.documents.sweep_expired()
+    assert not app.store.exists(old_key)
+    row = tenant.get(f"/v1/documents/{old['id']}")
+    assert row.status_code == 200 and row.json()["status"] == "expired" and row.json()["download_url"] is None
+    gone = tenant.get(f"/v1/documents/{old['id']}/download")
+    assert gone.status_code == 410 and gone.json()["error"]["code"] == "DOCUMENT_EXPIRED"
+    assert app.fetch(old["download_url"]).status_code == 410  # the link signed before expiry
+    assert app.fetch(kept["download_url"]).status_code == 200
