@@ -80,25 +80,23 @@ class Container:
     rate_limiter: RateLimiter
     idempotency: IdempotencyService
     webhook_endpoints: WebhookEndpointService
+    pdf: PdfOpsService
+    assets: AssetService
     operations: OperationRegistry = field(default_factory=OperationRegistry)
-    pdf: PdfOpsService | None = None
-    assets: AssetService | None = None
 
     def start(self, *, worker: bool) -> None:
         """Warm the engines; start consuming jobs when this process is a worker too."""
         self.renderer.start()
-        if self.pdf is not None:
-            # A process-wide allocator setting, so it belongs to the process, not to a service: this process
-            # handles the same multi-MB buffers (uploads, results) as the sandbox workers.
-            keep_freed_memory()
-            self.pdf.start()  # warm sandbox processes: the first PDF operation pays no process start
+        # A process-wide allocator setting, so it belongs to the process, not to a service: this process
+        # handles the same multi-MB buffers (uploads, results) as the sandbox workers.
+        keep_freed_memory()
+        self.pdf.start()  # warm sandbox processes: the first PDF operation pays no process start
         if worker:
             self.queue.start()
 
     def close(self) -> None:
         self.queue.stop()
-        if self.pdf is not None:
-            self.pdf.close()
+        self.pdf.close()
         try:
             self.renderer.close()
         finally:

@@ -33,9 +33,9 @@ from asn1crypto import pkcs12 as asn1_pkcs12  # type: ignore[import-untyped]
 from PIL import Image
 
 from tests.bomb_support import MIB, pdf_flate_bomb, png_header, woff2_bomb, woff_bomb
-from tests.rendering_support import renamed_font
 from tests.pdf_fixtures import text_pdf
 from tests.pdf_support import self_signed_pkcs12
+from tests.rendering_support import renamed_font
 from tests.support import CHROMIUM, ServerProcess, have_chromium
 
 pytestmark = pytest.mark.skipif(not have_chromium(), reason=f"Chromium is not installed ({CHROMIUM})")

@@ -12,12 +12,11 @@ when an authenticated /v1 route declares none.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Query, Request
-from fastapi.routing import APIRoute, iter_route_contexts
+from fastapi.routing import iter_route_contexts
 from starlette.routing import BaseRoute, Match
 from starlette.types import Scope
 
@@ -26,7 +25,7 @@ from pressroom.assets.service import AssetService
 from pressroom.batches.service import BatchService
 from pressroom.bootstrap import Container
 from pressroom.config import Settings
-from pressroom.core.errors import Forbidden, InsufficientScope, InternalError, RateLimitExceeded, Unauthorized
+from pressroom.core.errors import Forbidden, InsufficientScope, RateLimitExceeded, Unauthorized
 from pressroom.core.pagination import PageParams
 from pressroom.core.principal import Principal
 from pressroom.credits.service import CreditService
@@ -35,6 +34,7 @@ from pressroom.folders.service import FolderService
 from pressroom.jobs.service import JobService
 from pressroom.keys.service import ApiKeyService
 from pressroom.oauth.service import OAuthService
+from pressroom.pdfops.service import PdfOpsService
 from pressroom.ratelimit.service import headers as rate_limit_headers
 from pressroom.templates.service import TemplateService
 from pressroom.webhooks.service import WebhookEndpointService
@@ -134,9 +134,12 @@ async def batches_service(request: Request) -> BatchService:
 
 async def assets_service(request: Request) -> AssetService:
     container: Container = request.app.state.container
-    if container.assets is None:
-        raise InternalError("The asset service is not configured")
     return container.assets
+
+
+async def pdf_service(request: Request) -> PdfOpsService:
+    container: Container = request.app.state.container
+    return container.pdf
 
 
 ContainerDep = Annotated[Container, Depends(services)]
@@ -152,6 +155,7 @@ Documents = Annotated[DocumentService, Depends(documents_service)]
 Jobs = Annotated[JobService, Depends(jobs_service)]
 Batches = Annotated[BatchService, Depends(batches_service)]
 Assets = Annotated[AssetService, Depends(assets_service)]
+Pdf = Annotated[PdfOpsService, Depends(pdf_service)]
 
 
 # --- scopes declared on the route ---------------------------------------------------------------------------
@@ -184,55 +188,13 @@ def declared_scope(route: BaseRoute | None) -> str | None:
     return None
 
 
-# Routes that do not declare their scope yet (pdfops/routes.py, converted separately) keep today's derivation
-# from the URL: first path segment after /v1 -> scope group, ":read" for GET/HEAD, else ":write".
-# Remove with the last undeclared route; tests/unit/api/test_scopes.py lists the modules still waiting.
-_SCOPE_GROUPS = {
-    "templates": "templates",
-    "folders": "templates",
-    "documents": "documents",
-    "jobs": "documents",
-    "batches": "documents",
-    "endpoints": "documents",
-    "signing-keys": "documents",
-    "account": "account",
-    "usage": "account",
-    "credits": "account",
-    "assets": "assets",
-}
-
-
-def _scope_from_url(method: str, path: str) -> str | None:
-    parts = path.strip("/").split("/")
-    if len(parts) < 2 or parts[0] != "v1":
-        return None
-    group = _SCOPE_GROUPS.get(parts[1], parts[1])
-    return f"{group}:{'read' if method in ('GET', 'HEAD') else 'write'}"
-
-
-def _route_scope(route: BaseRoute | None, method: str, path: str) -> str | None:
-    declared = declared_scope(route)
-    if declared is not None or not isinstance(route, APIRoute) or not _authenticated(route):
-        return declared
-    return _scope_from_url(method, path)
-
-
-def _authenticated(route: APIRoute) -> bool:
-    def calls(dependant: Any) -> Iterator[Any]:
-        for sub in dependant.dependencies:
-            yield sub.call
-            yield from calls(sub)
-
-    return any(call is current_principal for call in calls(route.dependant))
-
-
 def scope_for_request(app: FastAPI, asgi_scope: Scope) -> tuple[bool, str | None]:
     """For a layer outside the routing (Idempotency-Key): does a route answer this request, and which scope
     does it need? The first route that fully matches, as the router picks it."""
     for context in iter_route_contexts(app.routes):
         match, _ = context.matches(asgi_scope)
         if match == Match.FULL:
-            return True, _route_scope(context.original_route, asgi_scope["method"], asgi_scope["path"])
+            return True, declared_scope(context.original_route)
     return False, None
 
 
@@ -259,7 +221,7 @@ def resolve_principal(container: Container, secret: str | None) -> Principal:
 # Sync: authenticating reads the database, so it runs on a worker thread.
 def current_principal(request: Request, container: ContainerDep) -> Principal:
     principal = resolve_principal(container, credential(request))
-    needed = _route_scope(request.scope.get("route"), request.method, request.url.path)
+    needed = declared_scope(request.scope.get("route"))
     if needed and not principal.allows(needed):
         raise InsufficientScope(f"This token lacks the '{needed}' scope", details={"required": needed})
     try:

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from pressroom.api.bodies import check_value, loads, request_max_depth
-from pressroom.api.deps import current_principal, services
+from pressroom.api.deps import AppSettings, Caller, ContainerDep, Pdf, scope
 from pressroom.api.openapi import ADMISSION, BINARY, MULTIPART, SERVICE, ErrorSource, body_ref, declare, schema_ref
 from pressroom.api.responses import PRODUCED, produce
 from pressroom.bootstrap import Container
@@ -48,7 +48,6 @@ from pressroom.core.errors import (
 from pressroom.core.principal import Principal
 from pressroom.documents.service import DocumentExpired
 from pressroom.pdfops.schemas import OPERATION_MODELS, SigningKeyCreate, SigningKeyOut, SourceRef
-from pressroom.pdfops.service import PdfOpsService
 
 router = APIRouter(tags=["pdf operations"])
 
@@ -106,11 +105,6 @@ _MULTIPART_OPERATION = schema_ref(
 # Multipart text fields that carry JSON (Bytedoc sends `sources` and `options` as JSON strings).
 _JSON_START = ("{", "[")
 _JSON_WORDS = {"true": True, "false": False, "null": None}
-
-
-def _pdf(container: Container) -> PdfOpsService:
-    assert container.pdf is not None, "the PDF service is wired in bootstrap.build"
-    return container.pdf
 
 
 async def _read_body(request: Request) -> tuple[dict[str, Any], list[tuple[int, UploadFile]]]:
@@ -196,9 +190,8 @@ async def _operation(name: str, request: Request, principal: Principal, containe
     contents = [await upload.read() for _, upload in files]
 
     def submit() -> Response:
-        pdf = _pdf(container)
         # Job input is JSON: uploads go to the blob store first and the job references them by key.
-        uploads = pdf.store_uploads(principal.account_id, contents)
+        uploads = container.pdf.store_uploads(principal.account_id, contents)
         payload = model.model_dump(mode="json", exclude={"is_async", "webhook_url", "metadata"})
         payload["uploads"] = uploads
         return produce(
@@ -217,11 +210,8 @@ async def _operation(name: str, request: Request, principal: Principal, containe
 
 
 def _route(name: str) -> None:
-    async def operation(
-        request: Request,
-        principal: Principal = Depends(current_principal),
-        container: Container = Depends(services),
-    ) -> Response:
+    # The container: ``produce`` needs the jobs, credits and documents services together (as generate's).
+    async def operation(request: Request, principal: Caller, container: ContainerDep) -> Response:
         return await _operation(name, request, principal, container)
 
     model = OPERATION_MODELS[name]
@@ -231,6 +221,7 @@ def _route(name: str) -> None:
         operation,
         methods=["POST"],
         status_code=201,
+        dependencies=[scope("documents:write")],
         responses=PRODUCED | declare(*PDF_OPERATION_ERRORS, *_EXTRA_ERRORS.get(name, ()), post=True),
         summary=f"{name} (JSON body, or multipart with file_0..N)",
         description=(model.__doc__ or "") + f"\n\nBody schema: `{model.__name__}`.",
@@ -271,19 +262,22 @@ for _name in OPERATION_MODELS:
         ),
     },
     response_class=Response,
+    dependencies=[scope("documents:read")],
 )
 def preview(
     document_id: str,
     page: int = Query(default=1, ge=1),
     dpi: int = Query(default=96, ge=10, le=1200),
     password: str | None = Query(default=None, max_length=256),
-    principal: Principal = Depends(current_principal),
-    container: Container = Depends(services),
+    *,
+    principal: Caller,
+    pdf: Pdf,
+    settings: AppSettings,
 ) -> Response:
-    limit = container.settings.pdf.preview_max_dpi
+    limit = settings.pdf.preview_max_dpi
     if dpi > limit:
         raise ValidationFailed(f"dpi must be at most {limit}", details=[{"field": "dpi", "message": f"<= {limit}"}])
-    png = _pdf(container).preview(principal.account_id, document_id, page, dpi, password)
+    png = pdf.preview(principal.account_id, document_id, page, dpi, password)
     return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=300"})
 
 
@@ -309,6 +303,7 @@ _SIGNING_KEY_UPLOAD = schema_ref(
     response_model=SigningKeyOut,
     tags=["signing keys"],
     responses=declare(UnsupportedMediaType, InvalidSigningKey, *MULTIPART, post=True),
+    dependencies=[scope("documents:write")],
     openapi_extra={
         "requestBody": {
             "content": {
@@ -319,15 +314,10 @@ _SIGNING_KEY_UPLOAD = schema_ref(
         }
     },
 )
-async def create_signing_key(
-    request: Request,
-    principal: Principal = Depends(current_principal),
-    container: Container = Depends(services),
-) -> SigningKeyOut:
+async def create_signing_key(request: Request, principal: Caller, pdf: Pdf) -> SigningKeyOut:
     """Store a PKCS#12 key (multipart `file` + `password` + `name`, or JSON with base64 `pkcs12`).
     It is kept encrypted at rest and never returned."""
     body, files = await _read_body(request)
-    pdf = _pdf(container)
     if files:
         data = await files[0][1].read()
         password = body.get("password")
@@ -346,14 +336,15 @@ async def create_signing_key(
     return SigningKeyOut.model_validate(record)
 
 
-@router.get("/v1/signing-keys", response_model=SigningKeyList, tags=["signing keys"], responses=declare())
-def list_signing_keys(
-    principal: Principal = Depends(current_principal),
-    container: Container = Depends(services),
-) -> SigningKeyList:
-    return SigningKeyList(
-        data=[SigningKeyOut.model_validate(k) for k in _pdf(container).list_keys(principal.account_id)]
-    )
+@router.get(
+    "/v1/signing-keys",
+    response_model=SigningKeyList,
+    tags=["signing keys"],
+    responses=declare(),
+    dependencies=[scope("documents:read")],
+)
+def list_signing_keys(principal: Caller, pdf: Pdf) -> SigningKeyList:
+    return SigningKeyList(data=[SigningKeyOut.model_validate(k) for k in pdf.list_keys(principal.account_id)])
 
 
 @router.get(
@@ -361,22 +352,19 @@ def list_signing_keys(
     response_model=SigningKeyOut,
     tags=["signing keys"],
     responses=declare(SigningKeyNotFound),
+    dependencies=[scope("documents:read")],
 )
-def get_signing_key(
-    key_id: str,
-    principal: Principal = Depends(current_principal),
-    container: Container = Depends(services),
-) -> SigningKeyOut:
-    return SigningKeyOut.model_validate(_pdf(container).get_key(principal.account_id, key_id))
+def get_signing_key(key_id: str, principal: Caller, pdf: Pdf) -> SigningKeyOut:
+    return SigningKeyOut.model_validate(pdf.get_key(principal.account_id, key_id))
 
 
 @router.delete(
-    "/v1/signing-keys/{key_id}", status_code=204, tags=["signing keys"], responses=declare(SigningKeyNotFound)
+    "/v1/signing-keys/{key_id}",
+    status_code=204,
+    tags=["signing keys"],
+    responses=declare(SigningKeyNotFound),
+    dependencies=[scope("documents:write")],
 )
-def delete_signing_key(
-    key_id: str,
-    principal: Principal = Depends(current_principal),
-    container: Container = Depends(services),
-) -> Response:
-    _pdf(container).delete_key(principal.account_id, key_id)
+def delete_signing_key(key_id: str, principal: Caller, pdf: Pdf) -> Response:
+    pdf.delete_key(principal.account_id, key_id)
     return Response(status_code=204)

@@ -22,10 +22,6 @@ from pressroom.config import Settings
 from pressroom.core.principal import Principal
 from pressroom.ratelimit.base import Decision
 
-# pdfops/routes.py is converted separately: until then its routes keep the scope derived from their URL
-# (api/deps.py). Remove the entry when it declares its scopes.
-NOT_YET_DECLARED = {"pressroom.pdfops.routes"}
-
 # Measured before the scopes moved onto the routes (from the URL's first segment after /v1): the same
 # scope per route, so no token gains or loses access.
 SCOPES: dict[tuple[str, str], str] = {
@@ -130,10 +126,7 @@ def test_every_authenticated_v1_route_declares_its_scope(app: FastAPI) -> None:
     undeclared = [
         f"{op.method} {op.path} ({op.route.endpoint.__module__})"
         for op in _operations(app)
-        if op.path.startswith("/v1/")
-        and _authenticated(op.route)
-        and declared_scope(op.route) is None
-        and op.route.endpoint.__module__ not in NOT_YET_DECLARED
+        if op.path.startswith("/v1/") and _authenticated(op.route) and declared_scope(op.route) is None
     ]
     assert undeclared == [], "declare the OAuth scope on these routes: dependencies=[scope('...')]"
 
@@ -152,8 +145,7 @@ def test_the_declared_scopes_are_the_ones_asked_for_before(app: FastAPI) -> None
     assert set(SCOPES) == {key for key, op in operations.items() if _authenticated(op.route)}
     for key, needed in SCOPES.items():
         route = operations[key].route
-        if route.endpoint.__module__ not in NOT_YET_DECLARED:
-            assert declared_scope(route) == needed, key
+        assert declared_scope(route) == needed, key
         # What the route and the Idempotency-Key layer check, found as the router finds the route.
         method, path = key
         request = {"type": "http", "method": method, "path": _concrete(path), "root_path": "", "headers": []}
