@@ -27,6 +27,7 @@ from pressroom.db.models_batches import Batch
 from pressroom.db.session import Database
 from pressroom.generation.schemas import GenerateRequest, TransformRequest
 from pressroom.net.blocking import UrlChecker
+from pressroom.queue.base import JobQueue
 
 ENTRY_SCHEMAS: dict[str, type[GenerateRequest] | type[TransformRequest]] = {
     "generate": GenerateRequest,
@@ -50,10 +51,6 @@ class JobCreator(Protocol):
         metadata: dict[str, Any] | None = None,
         template_id: str | None = None,
     ) -> Job: ...
-
-
-class Enqueuer(Protocol):
-    def enqueue(self, job_id: str) -> None: ...
 
 
 class TemplateLookup(Protocol):
@@ -80,7 +77,7 @@ class BatchService:
         self,
         db: Database,
         jobs: JobCreator,
-        queue: Enqueuer,
+        queue: JobQueue,
         urls: UrlChecker,
         templates: TemplateLookup,
         settings: BatchSettings,
