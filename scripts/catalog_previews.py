@@ -11,12 +11,11 @@ import tempfile
 from pathlib import Path
 
 from pressroom.aio import LoopThread
+from pressroom.bootstrap import render_engines
 from pressroom.config import Settings
-from pressroom.generation.generator import DocumentGenerator
-from pressroom.rendering.base import Renderer
-from pressroom.rendering.chromium import ChromiumRenderer
+from pressroom.generation.generator import HtmlToPdf
+from pressroom.net.gate import NetworkGate
 from pressroom.rendering.registry import EngineRegistry
-from pressroom.rendering.weasyprint import WeasyPrintRenderer
 from pressroom.templates.catalog import load_catalog
 
 
@@ -28,13 +27,10 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     settings = Settings()
     loop = LoopThread()
-    engines: dict[str, Renderer] = {
-        "chromium": ChromiumRenderer.from_settings(settings.render),
-        "weasyprint": WeasyPrintRenderer.from_settings(settings.render, background_start=False),
-    }
-    registry = EngineRegistry(engines, loop)
+    # The server's engines, configured the same way (bootstrap is their one factory), as `pressroom render` does.
+    registry = EngineRegistry(render_engines(settings, NetworkGate.from_settings(settings.net)), loop)
     registry.start()
-    generator = DocumentGenerator(settings, templates=None, renderer=registry)  # type: ignore[arg-type]
+    generator = HtmlToPdf(settings, registry)
     try:
         for entry in load_catalog():
             for engine in ("chromium", "weasyprint"):
