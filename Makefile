@@ -17,8 +17,9 @@ test: install
 # backing service (PostgreSQL, Redis, RabbitMQ, S3). A deselection by the markers tests/conftest.py applies
 # (pyproject.toml lists them); `make test` runs them all.
 FAST := not slow and not chromium and not engine and not server and not services
+# On every core; --dist loadfile keeps each test file on one worker, in file order, as `make test` runs it.
 test-fast: install
-	$(PY) -m pytest -q -p no:cacheprovider -m "$(FAST)" $(PYTEST_ARGS)
+	$(PY) -m pytest -q -p no:cacheprovider -m "$(FAST)" -n auto --dist loadfile $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check src tests bench
