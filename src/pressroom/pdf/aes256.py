@@ -155,10 +155,14 @@ def write_encrypted(pdf: pikepdf.Pdf, file_key: bytes) -> bytes:
     dictionary (:func:`add_to_trailer` adds it). ``pdf`` is consumed: its strings and streams are ciphertext
     afterwards."""
     encryptor = _Encryptor(file_key)
+    # Every stream's data is read before any is replaced: some are computed from others when read (a page
+    # turned into a form XObject by the TEST mark or a watermark is its content streams, decoded and joined),
+    # and must be computed from the plaintext, not from a neighbour already turned into ciphertext.
+    raw_data = {obj.objgen: obj.read_raw_bytes() for obj in pdf.objects if isinstance(obj, pikepdf.Stream)}
     for obj in pdf.objects:
         if isinstance(obj, pikepdf.Stream):
             # Every stream, whatever its /Type: qpdf writes its own xref table and (here) no object streams.
-            raw = obj.read_raw_bytes()
+            raw = raw_data.pop(obj.objgen)
             # The filters stay as they are (the data is still encoded by them, then encrypted).
             filters, parms = obj.get("/Filter"), obj.get("/DecodeParms")
             obj.write(encryptor.bytes(raw), filter=filters, decode_parms=parms, type_check=False)  # type: ignore[arg-type]

@@ -7,6 +7,7 @@ import io
 import itertools
 import re
 import zlib
+from collections import Counter
 
 import pikepdf
 import pytest
@@ -167,3 +168,24 @@ def test_qpdf_and_openssl_paths_give_the_same_text() -> None:
     ).data
     assert pdftotext_with_password(ours, "p") == pdftotext_with_password(qpdfs, "p")
     assert pdftotext(source) == pdftotext_with_password(ours, "p")
+
+
+def test_a_marked_compressed_source_is_encrypted_from_its_plaintext() -> None:
+    # The TEST mark (and any watermark) turns each page into a form XObject whose data qpdf computes from the
+    # page's content streams when it is read: it must be read before those become ciphertext. A compressed
+    # source, as Chromium prints it, with a test key and a password used to fail: "stream inflate: incorrect
+    # header check" (422 INVALID_PDF).
+    source = pikepdf.open(io.BytesIO(text_pdf(["compressed-plaintext"])))
+    packed = io.BytesIO()
+    source.save(packed, compress_streams=True, object_stream_mode=pikepdf.ObjectStreamMode.generate)
+    plan = pipeline.Plan(
+        sources=[pipeline.SourcePdf(packed.getvalue())], test_mode=True, encrypt=pipeline.Encryption("user-pw")
+    )
+    assert pipeline.openssl_aes256(plan)  # the path under test: aes256.write_encrypted, not qpdf's writer
+    data = pipeline.run(plan).data
+    check = run_tool("qpdf", "--check", "--password=user-pw", pdf=data)
+    assert check.returncode == 0 and "No syntax or stream encoding errors" in check.stdout, check.stdout + check.stderr
+    text = pdftotext(data, "-upw", "user-pw")
+    assert "compressed-plaintext" in text
+    assert Counter("TEST") <= Counter(text)  # the mark's rotated letters come out of poppler in no useful order
+    assert b"compressed-plaintext" not in data
