@@ -11,7 +11,7 @@ run: install
 	$(VENV)/bin/pressroom serve
 
 test: install
-	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+	$(PY) -m pytest -q -p no:cacheprovider --durations=40 $(PYTEST_ARGS)
 
 # Everything that runs in this process alone: no browser, no real HTML engine, no Pressroom process and no
 # backing service (PostgreSQL, Redis, RabbitMQ, S3). A deselection by the markers tests/conftest.py applies

@@ -219,6 +219,9 @@ def test_postgres_connections_dropped_mid_run_requests_and_jobs_recover(tmp_path
             time.sleep(1.0)
             terminated += running.terminate_connections()
         more = submit(running, key, "<h1>After</h1>", count=5)  # writes right after the last cut
+        # The readers go on a little past the storm: a cut fails the requests in flight at that moment, and
+        # the ratio below is about how the API serves around them, not how fast a loaded machine is.
+        time.sleep(2.0)
         stop.set()
         reader.join(10)
         assert terminated > 0  # connections existed and were cut
